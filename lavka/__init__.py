@@ -1,0 +1,3 @@
+"""Lavka: an open-source CRM."""
+
+__version__ = "0.1.0"

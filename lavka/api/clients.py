@@ -1,0 +1,124 @@
+"""Clients API: the same services and selectors as the web UI."""
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+
+from lavka.api.concurrency import expected_version, set_etag
+from lavka.api.pagination import LimitOffset
+from lavka.clients.selectors import client_get, client_list
+from lavka.clients.services import client_create, client_delete, client_update
+from lavka.identity.selectors import user_get
+
+router = Router(tags=["clients"])
+
+Kind = Literal["organisation", "person"]
+
+
+class UserRef(Schema):
+    id: int
+    username: str
+
+
+class ClientOut(Schema):
+    id: int
+    kind: str
+    name: str
+    email: str
+    phone: str
+    city: str
+    notes: str
+    owner: UserRef
+    team_id: int | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ClientIn(Schema):
+    name: str = Field(..., min_length=1, max_length=300)
+    kind: Kind = "organisation"
+    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=40)
+    city: str = Field("", max_length=120)
+    notes: str = ""
+    owner_id: int | None = None
+
+
+class ClientPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=300)
+    kind: Kind | None = None
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=40)
+    city: str | None = Field(None, max_length=120)
+    notes: str | None = None
+    owner_id: int | None = None
+
+
+class ClientFilters(Schema):
+    q: str = ""
+    kind: Kind | None = None
+    owner: int | None = None
+    ordering: Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"] = (
+        "name"
+    )
+
+
+@router.get("/clients", response=list[ClientOut], operation_id="list_clients")
+@paginate(LimitOffset)
+def list_clients(request: HttpRequest, filters: Query[ClientFilters]):  # type: ignore[no-untyped-def]
+    return client_list(
+        viewer=request.user,
+        query=filters.q,
+        kind=filters.kind or "",
+        owner_id=filters.owner,
+        ordering=filters.ordering,
+    )
+
+
+@router.get("/clients/{client_id}", response=ClientOut, operation_id="get_client")
+def get_client(request: HttpRequest, response: HttpResponse, client_id: int):  # type: ignore[no-untyped-def]
+    client = client_get(viewer=request.user, client_id=client_id)
+    set_etag(response, client)
+    return client
+
+
+@router.post("/clients", response={201: ClientOut}, operation_id="create_client")
+def create_client(request: HttpRequest, response: HttpResponse, payload: ClientIn):  # type: ignore[no-untyped-def]
+    data = payload.dict()
+    owner_id = data.pop("owner_id")
+    owner = user_get(viewer=request.user, user_id=owner_id) if owner_id else None
+    client = client_create(actor=request.user, owner=owner, **data)
+    set_etag(response, client)
+    response["Location"] = f"/api/v1/clients/{client.pk}"
+    return 201, client
+
+
+@router.patch("/clients/{client_id}", response=ClientOut, operation_id="update_client")
+def update_client(
+    request: HttpRequest,
+    response: HttpResponse,
+    client_id: int,  # type: ignore[no-untyped-def]
+    payload: ClientPatch,
+):
+    client = client_get(viewer=request.user, client_id=client_id)
+    version = expected_version(request, client)
+    changes = payload.dict(exclude_unset=True)
+    owner_id = changes.pop("owner_id", None)
+    if owner_id is not None:
+        changes["owner"] = user_get(viewer=request.user, user_id=owner_id)
+    client = client_update(actor=request.user, client=client, expected_version=version, **changes)
+    set_etag(response, client)
+    return client
+
+
+@router.delete("/clients/{client_id}", response={204: None}, operation_id="delete_client")
+def delete_client(request: HttpRequest, client_id: int):  # type: ignore[no-untyped-def]
+    client = client_get(viewer=request.user, client_id=client_id)
+    client_delete(
+        actor=request.user, client=client, expected_version=expected_version(request, client)
+    )
+    return 204, None

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ClientsConfig(AppConfig):
+    name = "lavka.clients"
+    label = "clients"
+    verbose_name = _("Clients")
+
+    def ready(self) -> None:
+        from lavka.audit import trash
+        from lavka.clients.models import Client
+
+        trash.register(Client, label=_("Clients"))

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import TeamFactory, UserFactory, role
+
+
+@pytest.fixture
+def org(db):
+    """A small company: Head office > Sales > Sales Moscow > Moscow North, and
+    Sales > Sales St Petersburg, with one user per role in Sales Moscow."""
+
+    class Org:
+        pass
+
+    o = Org()
+    o.head = TeamFactory(name="Head office")
+    o.sales = TeamFactory(name="Sales", parent=o.head)
+    o.moscow = TeamFactory(name="Sales Moscow", parent=o.sales)
+    o.north = TeamFactory(name="Moscow North", parent=o.moscow)
+    o.spb = TeamFactory(name="Sales St Petersburg", parent=o.sales)
+    o.admin = UserFactory(username="admin", team=o.head, role=role("administrator"))
+    o.manager = UserFactory(username="manager", team=o.moscow, role=role("sales_manager"))
+    o.rep = UserFactory(username="rep", team=o.moscow, role=role("sales_rep"))
+    o.colleague = UserFactory(username="colleague", team=o.moscow, role=role("sales_rep"))
+    o.north_rep = UserFactory(username="northrep", team=o.north, role=role("sales_rep"))
+    o.sales_boss = UserFactory(username="salesboss", team=o.sales, role=role("sales_manager"))
+    o.spb_rep = UserFactory(username="spbrep", team=o.spb, role=role("sales_rep"))
+    o.marketer = UserFactory(username="marketer", team=o.moscow, role=role("marketer"))
+    o.agent = UserFactory(username="agent", team=o.moscow, role=role("service_agent"))
+    o.analyst = UserFactory(username="analyst", team=o.moscow, role=role("analyst"))
+    o.nobody = UserFactory(username="norole", team=o.moscow, role=None)
+    return o
