@@ -24,7 +24,15 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
 
 def role(code: str) -> Role:
-    return Role.objects.get(code=code)
+    """A built-in role; transactional tests flush the data migration's rows, so recreate."""
+    from lavka.identity.roles import builtin_role_name, default_capabilities, default_grants
+
+    found, _ = Role.objects.get_or_create(
+        code=code,
+        defaults={"name": builtin_role_name(code), "grants": default_grants(code),
+                  "capabilities": default_capabilities(code), "is_builtin": True},
+    )
+    return found
 
 
 class UserFactory(factory.django.DjangoModelFactory):
