@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -28,25 +29,25 @@ class AuditEventQuerySet(models.QuerySet):
 
     def for_record(self, obj: models.Model) -> AuditEventQuerySet:
         return self.filter(
-            content_type=ContentType.objects.get_for_model(type(obj)), object_id=str(obj.pk)
+            content_type=ContentType.objects.get_for_model(obj.__class__), object_id=str(obj.pk)
         )
 
 
 class AuditEvent(models.Model):
     class Action(models.TextChoices):
-        CREATE = "create", _("created")
-        UPDATE = "update", _("changed")
-        DELETE = "delete", _("moved to trash")
-        RESTORE = "restore", _("restored")
-        MERGE = "merge", _("merged")
-        LOGIN = "login", _("logged in")
-        LOGIN_FAILED = "login_failed", _("failed to log in")
-        LOGOUT = "logout", _("logged out")
-        PASSWORD_CHANGE = "password_change", _("changed password")
-        PASSWORD_RESET = "password_reset", _("reset password")
-        TOKEN_CREATE = "token_create", _("created an API token")
-        TOKEN_REVOKE = "token_revoke", _("revoked an API token")
-        OTHER = "other", _("other")
+        CREATE = "create", pgettext_lazy("audit action", "created")
+        UPDATE = "update", pgettext_lazy("audit action", "changed")
+        DELETE = "delete", pgettext_lazy("audit action", "moved to trash")
+        RESTORE = "restore", pgettext_lazy("audit action", "restored")
+        MERGE = "merge", pgettext_lazy("audit action", "merged")
+        LOGIN = "login", pgettext_lazy("audit action", "logged in")
+        LOGIN_FAILED = "login_failed", pgettext_lazy("audit action", "failed to log in")
+        LOGOUT = "logout", pgettext_lazy("audit action", "logged out")
+        PASSWORD_CHANGE = "password_change", pgettext_lazy("audit action", "changed password")
+        PASSWORD_RESET = "password_reset", pgettext_lazy("audit action", "reset password")
+        TOKEN_CREATE = "token_create", pgettext_lazy("audit action", "created an API token")
+        TOKEN_REVOKE = "token_revoke", pgettext_lazy("audit action", "revoked an API token")
+        OTHER = "other", pgettext_lazy("audit action", "other")
 
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -27,7 +27,7 @@ def audit_events_for_record(*, viewer: Any, record: models.Model) -> QuerySet[Au
     if not getattr(viewer, "is_authenticated", False):
         return AuditEvent.objects.none()
     return AuditEvent.objects.select_related("actor").filter(
-        content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
+        content_type=ContentType.objects.get_for_model(record.__class__), object_id=str(record.pk)
     )
 
 

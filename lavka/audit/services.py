@@ -37,12 +37,20 @@ def to_jsonable(value: Any) -> Any:
 
 
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    """Field values of `obj` (foreign keys as ids) for a later `diff`."""
+    """Field values of `obj` for a later `diff`. A foreign key is kept as
+    {"id": pk, "label": str(related)} so that history reads as names, not numbers."""
     values: dict[str, Any] = {}
     for name in fields:
         field = obj._meta.get_field(name)
-        attname = getattr(field, "attname", name)
-        values[name] = to_jsonable(getattr(obj, attname))
+        if field.many_to_one or field.one_to_one:
+            related_id = getattr(obj, field.attname)  # type: ignore[union-attr]
+            values[name] = (
+                None
+                if related_id is None
+                else {"id": related_id, "label": str(getattr(obj, name))[:200]}
+            )
+            continue
+        values[name] = to_jsonable(getattr(obj, getattr(field, "attname", name)))
     return values
 
 
@@ -70,7 +78,7 @@ def audit_record(
         actor_repr=(
             actor_obj.get_username() if actor_obj else str(merged_meta.get("via", "system"))
         ),
-        content_type=ContentType.objects.get_for_model(type(subject))
+        content_type=ContentType.objects.get_for_model(subject.__class__)
         if subject is not None
         else None,
         object_id=str(subject.pk) if subject is not None else "",

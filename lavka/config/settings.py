@@ -32,6 +32,8 @@ CSRF_TRUSTED_ORIGINS = env_list("LAVKA_CSRF_TRUSTED_ORIGINS", [])
 TESTING = env_bool("LAVKA_TESTING", False)
 
 INSTALLED_APPS = [
+    # First, so that its templates (registration/*) override django.contrib.auth's.
+    "lavka.web",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,7 +49,6 @@ INSTALLED_APPS = [
     "lavka.notifications",
     "lavka.jobs",
     "lavka.clients",
-    "lavka.web",
 ]
 
 MIDDLEWARE = [

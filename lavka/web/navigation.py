@@ -21,7 +21,6 @@ class NavItem:
     capability: str | None = None
 
 
-
 NAV = [
     NavItem("home", _("Home"), "home", "home"),
     NavItem("clients", _("Clients"), "clients:list", "users", area=Area.CLIENTS),

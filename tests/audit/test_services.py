@@ -26,7 +26,7 @@ def test_create_records_who_what_and_every_field(org):
     assert event.object_repr == "ООО Ромашка"
     assert event.changes["name"] == [None, "ООО Ромашка"]
     assert event.changes["email"] == [None, "info@romashka.ru"]
-    assert event.changes["owner"] == [None, org.rep.pk]
+    assert event.changes["owner"] == [None, {"id": org.rep.pk, "label": str(org.rep)}]
 
 
 def test_audit_events_cannot_be_changed_or_deleted(org):

@@ -9,7 +9,10 @@ from lavka.config.env import ConfigError, parse_database_url, parse_redis_url, s
 
 
 def test_sqlite_urls_in_both_spellings():
-    assert parse_database_url("sqlite:////var/lib/lavka/db.sqlite3").name == "/var/lib/lavka/db.sqlite3"
+    assert (
+        parse_database_url("sqlite:////var/lib/lavka/db.sqlite3").name
+        == "/var/lib/lavka/db.sqlite3"
+    )
     assert parse_database_url("sqlite:///var/db.sqlite3").name == "var/db.sqlite3"
 
 
@@ -17,7 +20,13 @@ def test_postgresql_url_is_split_into_parts():
     db = parse_database_url("postgresql://lavka:s%40cret@db.local:5433/crm?sslmode=require")
 
     assert (db.engine, db.user, db.password, db.host, db.port, db.name) == (
-        "postgresql", "lavka", "s@cret", "db.local", "5433", "crm")
+        "postgresql",
+        "lavka",
+        "s@cret",
+        "db.local",
+        "5433",
+        "crm",
+    )
     assert db.options == {"sslmode": "require"}
 
 

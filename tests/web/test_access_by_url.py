@@ -39,14 +39,19 @@ def test_owner_can_edit_and_the_change_is_in_the_history(org):
     assert response.status_code == 200
     mine.refresh_from_db()
     assert mine.name == "New"
-    assert AuditEvent.objects.for_record(mine).get(action="update").changes["name"] == ["Old", "New"]
+    assert AuditEvent.objects.for_record(mine).get(action="update").changes["name"] == [
+        "Old",
+        "New",
+    ]
 
 
 def test_stale_form_does_not_overwrite_a_newer_change(org):
     mine = ClientFactory(owner=org.rep, name="Old")
     browser = HttpClient()
     browser.force_login(org.rep)
-    browser.post(f"/clients/{mine.pk}/edit/", {"kind": "organisation", "name": "First", "version": 1})
+    browser.post(
+        f"/clients/{mine.pk}/edit/", {"kind": "organisation", "name": "First", "version": 1}
+    )
 
     response = browser.post(
         f"/clients/{mine.pk}/edit/", {"kind": "organisation", "name": "Second", "version": 1}
@@ -62,7 +67,9 @@ def test_settings_pages_are_closed_to_non_administrators(org):
     browser = HttpClient()
     browser.force_login(org.rep)
 
-    statuses = [browser.get(url).status_code for url in
-                ("/settings/users/", "/settings/roles/", "/settings/audit/", "/settings/trash/")]
+    statuses = [
+        browser.get(url).status_code
+        for url in ("/settings/users/", "/settings/roles/", "/settings/audit/", "/settings/trash/")
+    ]
 
     assert statuses == [403, 403, 403, 403]

@@ -87,7 +87,9 @@ def test_password_reset_letter_goes_over_smtp_and_its_link_sets_a_new_password(r
     link = re.search(r"https?://[^/\s]+(/password/reset/\S+/)", body).group(1)
     form_page = browser.get(link, follow=True)
     set_url = form_page.redirect_chain[-1][0]
-    browser.post(set_url, {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"})
+    browser.post(
+        set_url, {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"}
+    )
 
     rep.refresh_from_db()
     assert rep.check_password("a-new-long-secret")

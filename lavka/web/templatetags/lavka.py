@@ -7,8 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils import formats, timezone, translation
-from django.utils.timesince import timesince
+from django.utils import formats, translation
 
 register = template.Library()
 
@@ -37,11 +36,25 @@ def num(value: Any, decimals: int = 0) -> str:
 
 @register.filter
 def ago(value: dt.datetime | None) -> str:
-    """ "3 days ago" / "3 дня назад"."""
+    """ "3 days ago" / "3 дня назад", with Russian case forms right (Django's naturaltime)."""
     if value is None:
         return ""
-    from django.utils.translation import gettext as _
+    from django.contrib.humanize.templatetags.humanize import naturaltime
 
-    if timezone.now() - value < dt.timedelta(minutes=1):
-        return _("just now")
-    return _("%(time)s ago") % {"time": timesince(value, depth=1)}
+    return str(naturaltime(value))
+
+
+@register.filter
+def audit_value(value: Any) -> str:
+    """A value from an audit event's changes, as a person reads it."""
+    if value is None:
+        return ""
+    if isinstance(value, dict) and "label" in value:
+        return str(value["label"])
+    if isinstance(value, list):
+        return ", ".join(audit_value(v) for v in value)
+    if isinstance(value, bool):
+        from django.utils.translation import gettext as _
+
+        return _("yes") if value else _("no")
+    return str(value)

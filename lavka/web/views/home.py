@@ -12,9 +12,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lavka.clients.permissions import can_create_client
 from lavka.clients.selectors import client_list, clients_visible_to
 from lavka.core.errors import DomainError
 from lavka.identity.access import Action, Scope, scope_for
+from lavka.identity.permissions import can_use_api
 from lavka.identity.selectors import api_token_get, api_tokens_visible_to
 from lavka.identity.services import api_token_create, api_token_revoke, user_update
 from lavka.jobs.selectors import jobs_visible_to
@@ -34,6 +36,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         "my_client_count": clients.filter(owner=request.user).count(),
         "recent_clients": clients.order_by("-updated_at")[:8],
         "recent_jobs": jobs_visible_to(request.user)[:5],
+        "can_create": can_create_client(request.user),
     }
     return render(request, "web/home.html", context)
 
@@ -116,7 +119,14 @@ def profile(request: AuthedRequest) -> HttpResponse:
             return response
     tokens = api_tokens_visible_to(request.user).filter(user=request.user)
     return render(
-        request, "web/profile.html", {"form": form, "tokens": tokens, "token_form": TokenForm()}
+        request,
+        "web/profile.html",
+        {
+            "form": form,
+            "tokens": tokens,
+            "token_form": TokenForm(),
+            "can_use_api": can_use_api(request.user),
+        },
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from lavka.clients.exports import export_path
@@ -29,7 +29,7 @@ def show_job(request: AuthedRequest, job_id: int) -> HttpResponse:
 @require_POST
 def cancel_job(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = job_cancel(actor=request.user, job=job_get(viewer=request.user, job_id=job_id))
-    return render(request, "web/jobs/detail.html", {"job": job})
+    return redirect("jobs:show", job_id=job.pk)
 
 
 @login_required
