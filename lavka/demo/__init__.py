@@ -1,0 +1,1 @@
+"""The demo company behind `lavka demo`: see README.md."""

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+
+from lavka.audit.models import AuditEvent
+from lavka.clients.models import Client
+from lavka.clients.selectors import clients_visible_to
+from lavka.demo import data
+from lavka.demo.data import DEMO_PASSWORD, SCALE_NOTE, USERS, load_demo, seller_clients
+from lavka.identity.models import Team, User
+from lavka.identity.roles import DEFAULT_ROLES
+
+pytestmark = pytest.mark.django_db
+
+MOSCOW = "Sales Moscow (Продажи Москва)"
+ST_PETERSBURG = "Sales St Petersburg (Продажи Санкт-Петербург)"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Demo users get real passwords; MD5 keeps these tests from paying for argon2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def user(username: str) -> User:
+    return User.objects.select_related("role", "team").get(username=username)
+
+
+def test_load_demo_creates_one_user_per_builtin_role_each_in_a_team():
+    load_demo()
+
+    users = User.objects.select_related("role", "team").order_by("username")
+    assert {u.username: (u.role.code, u.team.name) for u in users} == {
+        "admin": ("administrator", "Head office (Головной офис)"),
+        "anna": ("sales_rep", MOSCOW),
+        "ivan": ("sales_rep", MOSCOW),
+        "manager": ("sales_manager", MOSCOW),
+        "maria": ("marketer", "Marketing (Маркетинг)"),
+        "olga": ("analyst", "Analytics (Аналитика)"),
+        "pavel": ("sales_rep", ST_PETERSBURG),
+        "sergey": ("service_agent", "Service (Сервис)"),
+    }
+    assert {u.role.code for u in users} == set(DEFAULT_ROLES)
+
+
+def test_load_demo_puts_every_team_under_the_head_office():
+    load_demo()
+
+    head = Team.objects.get(name="Head office (Головной офис)")
+    assert head.parent is None
+    assert sorted(Team.objects.filter(parent=head).values_list("name", flat=True)) == [
+        "Analytics (Аналитика)",
+        "Marketing (Маркетинг)",
+        "Sales Moscow (Продажи Москва)",
+        "Sales St Petersburg (Продажи Санкт-Петербург)",
+        "Service (Сервис)",
+    ]
+    assert all(team.path.startswith(head.path) for team in Team.objects.all())
+
+
+def test_demo_users_log_in_with_the_printed_password():
+    result = load_demo()
+
+    assert result["password"] == DEMO_PASSWORD
+    assert [login["username"] for login in result["logins"]] == [u.username for u in USERS]
+    assert all(authenticate(username=u.username, password=DEMO_PASSWORD) for u in USERS)
+
+
+def test_demo_clients_are_created_by_their_owners_through_the_service():
+    load_demo()
+
+    anna = user("anna")
+    assert Client.objects.filter(owner=anna).count() == 30
+    assert set(Client.objects.filter(owner=anna).values_list("team_id", flat=True)) == {
+        anna.team_id
+    }
+    assert (
+        AuditEvent.objects.filter(action="create", actor=anna, content_type__model="client").count()
+        == 30
+    )
+    assert Client.objects.count() == 102
+
+
+def test_load_demo_a_second_time_creates_nothing():
+    load_demo()
+    counts = (
+        User.objects.count(),
+        Team.objects.count(),
+        Client.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+    again = load_demo()
+
+    assert again["created"] == {"teams": 0, "users": 0, "clients": 0, "generated_clients": 0}
+    assert (
+        User.objects.count(),
+        Team.objects.count(),
+        Client.objects.count(),
+        AuditEvent.objects.count(),
+    ) == counts
+
+
+def test_load_demo_restores_a_changed_demo_password():
+    load_demo()
+    anna = user("anna")
+    anna.set_password("another-password-1")
+    anna.save(update_fields=["password"])
+
+    load_demo()
+
+    assert authenticate(username="anna", password=DEMO_PASSWORD) is not None
+
+
+def test_st_petersburg_rep_cannot_see_a_moscow_reps_client():
+    load_demo()
+    pavel, anna = user("pavel"), user("anna")
+    annas_client = Client.objects.filter(owner=anna).first()
+
+    visible = clients_visible_to(pavel)
+
+    assert not visible.filter(pk=annas_client.pk).exists()
+    assert set(visible.values_list("team__name", flat=True)) == {ST_PETERSBURG}
+    assert visible.count() == 30
+
+
+def test_moscow_reps_see_their_team_and_the_administrator_sees_everyone():
+    load_demo()
+    annas_client = Client.objects.filter(owner=user("anna")).first()
+
+    assert clients_visible_to(user("ivan")).filter(pk=annas_client.pk).exists()
+    assert clients_visible_to(user("manager")).count() == 72  # manager 12 + anna 30 + ivan 30
+    assert clients_visible_to(user("admin")).count() == 102
+
+
+def test_scale_adds_generated_clients_up_to_the_number_asked(monkeypatch):
+    monkeypatch.setattr(data, "SCALE_BATCH", 3)
+    seen: list[tuple[str, int, int]] = []
+
+    first = load_demo(
+        scale=7, progress=lambda stage, done, total: seen.append((stage, done, total))
+    )
+    again = load_demo(scale=7)
+    more = load_demo(scale=10)
+
+    assert [s for s in seen if s[0] == "generated clients"] == [
+        ("generated clients", 3, 7),
+        ("generated clients", 6, 7),
+        ("generated clients", 7, 7),
+    ]
+    assert (
+        first["created"]["generated_clients"],
+        again["created"]["generated_clients"],
+        more["created"]["generated_clients"],
+    ) == (7, 0, 3)
+    assert Client.objects.filter(notes=SCALE_NOTE).count() == 10
+
+
+def test_scale_generates_the_same_clients_on_every_run():
+    load_demo(scale=20)
+    generated = Client.objects.filter(notes=SCALE_NOTE).order_by("id")
+    first_run = list(generated.values_list("name", "email", "owner__username"))
+    generated.delete()
+
+    load_demo(scale=20)
+
+    assert list(generated.values_list("name", "email", "owner__username")) == first_run
+
+
+def test_seller_clients_are_the_same_list_on_every_call():
+    pavel = next(spec for spec in USERS if spec.username == "pavel")
+
+    clients = seller_clients(pavel)
+
+    assert clients == seller_clients(pavel)
+    assert len({c["name"] for c in clients}) == 30
