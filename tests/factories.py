@@ -29,8 +29,12 @@ def role(code: str) -> Role:
 
     found, _ = Role.objects.get_or_create(
         code=code,
-        defaults={"name": builtin_role_name(code), "grants": default_grants(code),
-                  "capabilities": default_capabilities(code), "is_builtin": True},
+        defaults={
+            "name": builtin_role_name(code),
+            "grants": default_grants(code),
+            "capabilities": default_capabilities(code),
+            "is_builtin": True,
+        },
     )
     return found
 
