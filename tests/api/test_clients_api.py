@@ -184,7 +184,7 @@ def test_validation_errors_come_in_the_requests_language(org, http):
         "detail": "Some fields are not valid.",
         "fields": {"email": ["Enter a valid email address."]},
     }
-    assert russian.json()["fields"]["email"] == ["Введите правильный адрес электронной почты."]
+    assert russian.json()["fields"]["email"] == ["Введите корректный адрес эл. почты."]
     assert missing.json()["fields"]["name"] == ["Обязательное поле."]
     assert not Client.objects.exists()
 
