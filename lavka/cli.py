@@ -575,7 +575,8 @@ def _print_logins(result: dict[str, Any]) -> None:
 @click.option(
     "--threads",
     type=click.IntRange(1, 64),
-    help="Threads per web server process [default: LAVKA_WEB_THREADS, or 1].",
+    help="Threads per web server process; above 1, gunicorn runs gthread workers, for "
+    "serving without a reverse proxy [default: LAVKA_WEB_THREADS, or 1].",
 )
 @click.option(
     "--worker-threads",
@@ -706,7 +707,9 @@ def createuser(
         )
     team = None
     if team_name:
-        team = Team.objects.filter(name__iexact=team_name.strip()).first()
+        # Compared in Python: SQLite ignores the case of ASCII letters only.
+        wanted = team_name.strip().casefold()
+        team = next((t for t in Team.objects.all() if t.name.casefold() == wanted), None)
         if team is None:
             known = ", ".join(Team.objects.values_list("name", flat=True)) or "none yet"
             raise Failure(
@@ -919,6 +922,221 @@ def _check_email() -> CheckItem:
             "check LAVKA_EMAIL_HOST and LAVKA_EMAIL_PORT, and the firewall",
         )
     return CheckItem("email", "OK", f"SMTP {address} (reachable)")
+
+
+# --- import and export -------------------------------------------------------------------
+
+
+def _acting_user(username: str | None) -> Any:
+    """The user an import or export acts as: --as, else the only administrator."""
+    from lavka.identity.models import User
+
+    if username:
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise Failure(
+                f"there is no active user named {username!r}",
+                "give an existing user with --as",
+                EXIT_USAGE,
+            )
+        return user
+    admins = list(User.objects.filter(is_active=True, role__code="administrator")[:2])
+    if len(admins) != 1:
+        raise Failure("say whom the command acts as", "add --as USERNAME", EXIT_USAGE)
+    return admins[0]
+
+
+@cli.group(name="import", epilog=EPILOG, short_help="Import clients from a file.")
+def import_group() -> None:
+    """Import records from CSV, XLSX or vCard files."""
+
+
+@import_group.command(name="clients", epilog=EPILOG)
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.option(
+    "--mapping",
+    "mapping_ref",
+    metavar="NAME_OR_JSON_FILE",
+    help="A saved mapping's name, or a JSON file {column header: field}.",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--as", "as_user", metavar="USERNAME", help="The user the import acts as.")
+@click.option(
+    "--resume",
+    "resume_id",
+    type=int,
+    metavar="RUN_ID",
+    help="Continue a failed import after its last committed row.",
+)
+def import_clients(
+    file: str | None,
+    mapping_ref: str | None,
+    dry_run: bool,
+    as_json: bool,
+    as_user: str | None,
+    resume_id: int | None,
+) -> int:
+    """Import clients from FILE: create new ones, update those found by external id,
+    email or INN. Prints the counts and where the row-error report is. Exits 0 when the
+    import ran (even with rejected rows), 1 when the file cannot be read."""
+    from pathlib import Path
+
+    if (file is None) == (resume_id is None):
+        raise Failure(
+            "give either FILE or --resume RUN_ID", "see: lavka import clients --help", EXIT_USAGE
+        )
+    _django_setup()
+    _database_required()
+    _migrations_required()
+    from django.conf import settings
+
+    from lavka.audit.context import audit_context
+    from lavka.core.errors import DomainError
+    from lavka.imports.models import ImportRun
+    from lavka.imports.readers import FileProblem
+    from lavka.imports.selectors import saved_mapping_find
+    from lavka.imports.services import (
+        import_can_resume,
+        import_run_in_process,
+        import_set_mapping,
+        import_upload,
+        mapping_from_saved,
+    )
+
+    actor = _acting_user(as_user)
+    counter = Counter("rows")
+    with audit_context(via="cli", command="import clients"):
+        try:
+            if resume_id is not None:
+                run = ImportRun.objects.filter(pk=resume_id).first()
+                if run is None or not import_can_resume(run):
+                    raise Failure(
+                        f"import run {resume_id} cannot be resumed",
+                        "only a failed import can be resumed",
+                        EXIT_USAGE,
+                    )
+            else:
+                assert file is not None
+                path = Path(file)
+                if not path.is_file():
+                    raise Failure(f"cannot read {file}", "check the path", EXIT_FAILED)
+                run = import_upload(actor=actor, name=path.name, source=path, max_bytes=None)
+                header = list(run.options.get("header", []))
+                if mapping_ref:
+                    ref = Path(mapping_ref)
+                    if ref.is_file():
+                        try:
+                            by_header = json.loads(ref.read_text(encoding="utf-8"))
+                        except (ValueError, UnicodeDecodeError) as exc:
+                            raise Failure(
+                                f"{mapping_ref} is not JSON: {exc}",
+                                'write it as {"column header": "field"}',
+                                EXIT_USAGE,
+                            ) from None
+                        mapping = mapping_from_saved(by_header, header)
+                    else:
+                        saved = saved_mapping_find(viewer=actor, name=mapping_ref)
+                        if saved is None:
+                            raise Failure(
+                                f"there is no saved mapping named {mapping_ref!r}",
+                                "give a mapping's name or a JSON file",
+                                EXIT_USAGE,
+                            )
+                        mapping = mapping_from_saved(saved, header)
+                    run = import_set_mapping(actor=actor, run=run, mapping=mapping)
+            result = import_run_in_process(
+                actor=actor,
+                run=run,
+                dry_run=dry_run,
+                progress=lambda done, total: counter(done, total or 0),
+                workers=max(0, min(4, (os.cpu_count() or 1)))
+                if not sys.platform.startswith("win")
+                else 0,
+            )
+        except FileProblem as exc:
+            raise Failure(
+                exc.message, "fix the file and run the command again", EXIT_FAILED
+            ) from None
+        except DomainError as exc:
+            fields = getattr(exc, "fields", {}) or {}
+            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in fields.items())
+            raise Failure(
+                detail or str(exc), "see: lavka import clients --help", EXIT_USAGE
+            ) from None
+    counter.finish()
+    counts = result["counts"]
+    report = str(Path(settings.DATA_DIR) / result["error_report"])
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": run.pk,
+                    "dry_run": dry_run,
+                    **{
+                        k: counts.get(k, 0)
+                        for k in ("created", "updated", "unchanged", "duplicates", "rejected")
+                    },
+                    "error_report": report,
+                }
+            )
+        )
+    else:
+        label = "Checked (dry run, nothing written)" if dry_run else "Imported"
+        click.echo(f"{label} {run.original_name} (run {run.pk}):")
+        for key in ("created", "updated", "unchanged", "duplicates", "rejected"):
+            click.echo(f"  {key:<11}{counts.get(key, 0)}")
+        click.echo(f"Row errors: {report}")
+    return EXIT_OK
+
+
+@cli.group(name="export", epilog=EPILOG, short_help="Export clients to a file.")
+def export_group() -> None:
+    """Export records to CSV or XLSX."""
+
+
+@export_group.command(name="clients", epilog=EPILOG)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False), help="The file to write."
+)
+@click.option("--as", "as_user", metavar="USERNAME", help="Export what this user can see.")
+@click.option("--query", default="", help="Only clients matching this search.")
+@click.option(
+    "--round-trip",
+    is_flag=True,
+    help="Write values raw (no formula neutralising), for re-import only.",
+)
+def export_clients(fmt: str, out: str, as_user: str | None, query: str, round_trip: bool) -> int:
+    """Export the clients a user can see to CSV or XLSX. Cells that a spreadsheet would
+    run as formulas are neutralised with a leading apostrophe, unless --round-trip."""
+    from pathlib import Path
+
+    _django_setup()
+    _database_required()
+    _migrations_required()
+    from lavka.clients.exports import clients_write
+
+    actor = _acting_user(as_user)
+    counter = Counter("clients")
+    written = clients_write(
+        viewer=actor,
+        path=Path(out),
+        fmt=fmt,
+        filters={"q": query},
+        round_trip=round_trip,
+        progress=counter,
+    )
+    counter.finish()
+    click.echo(f"Exported {written} clients to {out}.")
+    if round_trip:
+        click.echo(
+            "Round-trip export: values are raw, for re-import into Lavka only; "
+            "do not open it in a spreadsheet."
+        )
+    return EXIT_OK
 
 
 @cli.command(

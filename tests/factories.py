@@ -62,3 +62,27 @@ class ClientFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"client{n}@example.org")
     owner = factory.SubFactory(UserFactory)
     team = factory.LazyAttribute(lambda o: o.owner.team)
+
+
+TIER_DEFAULTS = {
+    "vip": ("VIP", 10, 14),
+    "affiliated": ("Affiliated", 20, 30),
+    "mass": ("Mass", 30, 90),
+}
+
+
+def tier(code: str):
+    """A default tier; transactional tests flush the data migration's rows, so recreate."""
+    from lavka.clients.models import Tier
+
+    name, order, norm = TIER_DEFAULTS[code]
+    found, _ = Tier.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": name,
+            "order": order,
+            "contact_norm_days": norm,
+            "is_default": code == "mass",
+        },
+    )
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -62,11 +63,27 @@ def table_counts(data_dir: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def migrated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def first_migrate(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`lavka migrate` on an empty data directory, run once for the module (it takes
+    seconds): the directory and what the command did."""
     data_dir = tmp_path_factory.mktemp("migrated")
-    result = lavka("migrate", env=lavka_env(data_dir))
+    return data_dir, lavka("migrate", env=lavka_env(data_dir))
+
+
+@pytest.fixture
+def migrated_dir(first_migrate: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    """The data directory after `lavka migrate`; tests only read it."""
+    data_dir, result = first_migrate
     assert result.returncode == 0, result.stderr
     return data_dir
+
+
+@pytest.fixture
+def fresh_migrated_dir(migrated_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the migrated data directory of this test's own (migrating takes seconds)."""
+    return Path(shutil.copytree(migrated_dir, tmp_path / "data"))
 
 
 def test_help_documents_the_exit_codes() -> None:
@@ -82,14 +99,24 @@ def test_help_documents_the_exit_codes() -> None:
         assert line in result.stdout
 
 
-def test_migrate_counts_the_migrations_it_applies(tmp_path: Path) -> None:
-    result = lavka("migrate", env=lavka_env(tmp_path))
+def test_createuser_offers_every_builtin_role() -> None:
+    from lavka.cli import ROLE_CODES
+    from lavka.identity.roles import DEFAULT_ROLES
+
+    assert list(DEFAULT_ROLES) == ROLE_CODES
+
+
+def test_migrate_counts_the_migrations_it_applies(
+    first_migrate: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    data_dir, result = first_migrate
+
+    again = lavka("migrate", env=lavka_env(data_dir))
 
     assert result.returncode == 0, result.stderr
-    assert "Applying migrations: " in result.stdout
-    assert lavka("migrate", env=lavka_env(tmp_path)).stdout == (
-        "Migrations: the database is up to date.\n"
-    )
+    assert result.stdout.startswith("Applying migrations: ")
+    assert result.stdout.endswith(" done\n")
+    assert again.stdout == "Migrations: the database is up to date.\n"
 
 
 def test_check_passes_on_a_fresh_sqlite_data_dir_after_migrate(migrated_dir: Path) -> None:
@@ -126,14 +153,15 @@ def test_check_fails_while_migrations_are_pending(tmp_path: Path) -> None:
     assert "hint: run: lavka migrate" in result.stdout
 
 
-def test_check_fails_when_the_secret_key_file_is_readable_by_others(tmp_path: Path) -> None:
-    lavka("migrate", env=lavka_env(tmp_path))
-    (tmp_path / "secret_key").chmod(0o644)
+def test_check_fails_when_the_secret_key_file_is_readable_by_others(
+    fresh_migrated_dir: Path,
+) -> None:
+    (fresh_migrated_dir / "secret_key").chmod(0o644)
 
-    result = lavka("check", env=lavka_env(tmp_path))
+    result = lavka("check", env=lavka_env(fresh_migrated_dir))
 
     assert result.returncode == 1
-    assert f"hint: chmod 600 {tmp_path / 'secret_key'}" in result.stdout
+    assert f"hint: chmod 600 {fresh_migrated_dir / 'secret_key'}" in result.stdout
 
 
 def test_check_reports_an_unreachable_database_and_redacts_its_password(tmp_path: Path) -> None:
@@ -201,9 +229,9 @@ def test_bad_configuration_gives_one_error_and_one_hint(
 
 
 def test_createuser_with_password_on_stdin_creates_a_user_who_can_log_in(
-    migrated_dir: Path,
+    fresh_migrated_dir: Path,
 ) -> None:
-    env = lavka_env(migrated_dir)
+    env = lavka_env(fresh_migrated_dir)
 
     created = lavka(
         "createuser",
@@ -237,8 +265,10 @@ def test_createuser_with_password_on_stdin_creates_a_user_who_can_log_in(
     assert probe.stdout.split() == ["boris@example.com", "sales_rep", "None", "cli"]
 
 
-def test_createuser_refuses_a_weak_password_and_creates_nobody(migrated_dir: Path) -> None:
-    env = lavka_env(migrated_dir)
+def test_createuser_refuses_a_weak_password_and_creates_nobody(
+    fresh_migrated_dir: Path,
+) -> None:
+    env = lavka_env(fresh_migrated_dir)
 
     result = lavka(
         "createuser", "weakling", "--role", "analyst", "--password-stdin", env=env, stdin="short\n"
@@ -246,7 +276,7 @@ def test_createuser_refuses_a_weak_password_and_creates_nobody(migrated_dir: Pat
 
     assert result.returncode == 2
     assert result.stderr.startswith("error: password: ")
-    with sqlite3.connect(migrated_dir / "lavka.sqlite3") as db:
+    with sqlite3.connect(fresh_migrated_dir / "lavka.sqlite3") as db:
         assert db.execute(
             "SELECT COUNT(*) FROM identity_user WHERE username = 'weakling'"
         ).fetchone() == (0,)
@@ -269,17 +299,17 @@ def test_createuser_refuses_an_unknown_team(migrated_dir: Path) -> None:
     assert result.stderr.splitlines()[0] == "error: there is no team named 'Nowhere'"
 
 
-def test_demo_no_serve_twice_creates_the_company_once(tmp_path: Path) -> None:
-    env = lavka_env(tmp_path)
+def test_demo_no_serve_twice_creates_the_company_once(fresh_migrated_dir: Path) -> None:
+    env = lavka_env(fresh_migrated_dir)
 
     first = lavka("demo", "--no-serve", env=env)
-    counts_after_first = table_counts(tmp_path)
+    counts_after_first = table_counts(fresh_migrated_dir)
     second = lavka("demo", "--no-serve", env=env)
 
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     assert counts_after_first == {"identity_user": 8, "identity_team": 6, "clients_client": 102}
-    assert table_counts(tmp_path) == counts_after_first
+    assert table_counts(fresh_migrated_dir) == counts_after_first
     assert "Demo data: already loaded" in second.stdout
     assert f"password for all: {DEMO_PASSWORD}" in second.stdout
 
@@ -320,13 +350,15 @@ def _get(url: str) -> tuple[int, str]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_demo_serves_the_login_page_and_stops_both_children_on_sigint(tmp_path: Path) -> None:
+def test_demo_serves_the_login_page_and_stops_both_children_on_sigint(
+    fresh_migrated_dir: Path, tmp_path: Path
+) -> None:
     port = free_port()
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         demo = subprocess.Popen(
             [*LAVKA, "demo", "--port", str(port), "--workers", "1"],
-            env=lavka_env(tmp_path / "data"),
+            env=lavka_env(fresh_migrated_dir),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

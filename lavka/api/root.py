@@ -9,7 +9,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from lavka import __version__
-from lavka.api import clients, identity
+from lavka.api import card, clients, duplicates, identity, imports, timeline
 from lavka.api.auth import BrowserSession, TokenAuth
 from lavka.api.errors import install_error_handlers
 
@@ -30,3 +30,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", identity.router)
 api.add_router("/", clients.router)
+api.add_router("/", card.router)
+api.add_router("/", timeline.router)
+api.add_router("/", imports.router)
+api.add_router("/", duplicates.router)

@@ -65,7 +65,8 @@ def data_dir() -> Path:
     path = Path(os.environ.get("LAVKA_DATA_DIR", "var")).expanduser().resolve()
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-probe"
+        # A name of its own per process: several workers start at once.
+        probe = path / f".write-probe-{os.getpid()}-{secrets.token_hex(4)}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "lavka.notifications",
     "lavka.jobs",
     "lavka.clients",
+    "lavka.search",
+    "lavka.imports",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +243,9 @@ USE_TZ = True
 TIME_ZONE = os.environ.get("LAVKA_TIME_ZONE", "UTC")
 USE_THOUSAND_SEPARATOR = True
 DEFAULT_CURRENCY = os.environ.get("LAVKA_CURRENCY", "RUB")
+# Phones typed without a country code are read as numbers of this country.
+PHONE_REGION = os.environ.get("LAVKA_PHONE_REGION", "RU").upper()
+ATTACHMENT_MAX_BYTES = env_int("LAVKA_ATTACHMENT_MAX_MB", 25) * 1024 * 1024
 
 # --- static files ---------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -21,8 +21,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from lavka.audit.services import Action, audit_record
-from lavka.clients.models import Client
+from lavka.clients.models import Client, Tier
 from lavka.clients.services import client_create
+from lavka.clients.services.core import client_fields_clean, search_text_for
 from lavka.demo import names
 from lavka.identity.models import Role, Team, User
 from lavka.identity.roles import (
@@ -209,7 +210,17 @@ def _clients_ensure(*, users: dict[str, User], report: Progress) -> int:
         existing = set(Client.all_objects.filter(owner=owner).values_list("name", flat=True))
         for fields in seller_clients(spec):
             if fields["name"] not in existing:
-                client_create(actor=owner, **fields)
+                client_create(
+                    actor=owner,
+                    name=fields["name"],
+                    kind=fields["kind"],
+                    first_name=fields["first_name"],
+                    last_name=fields["last_name"],
+                    email=fields["email"],
+                    phone=fields["phone"],
+                    city=fields["city"],
+                    notes=fields["notes"],
+                )
                 created += 1
             done += 1
             report("clients", done, total)
@@ -230,13 +241,17 @@ def seller_clients(spec: DemoUser) -> list[dict[str, str]]:
 
 
 def _clients_generate(*, count: int, users: dict[str, User], report: Progress) -> int:
-    """Bring the number of generated clients up to `count`, in batches."""
+    """Bring the number of generated clients up to `count`, in batches.
+
+    Rows are cleaned as the service cleans them and get the default tier and their
+    search text, but no audit events, contact points or tier history."""
     already = Client.all_objects.filter(notes=SCALE_NOTE).count()
     if already >= count:
         report("generated clients", count, count)
         return 0
     sellers = [spec for spec in USERS if spec.clients]
     rng = random.Random(f"{SEED}:scale")  # noqa: S311 - demo data, not secrets
+    tier = Tier.objects.filter(is_default=True).order_by("order").first()
     now = timezone.now()
     batch: list[Client] = []
     created = 0
@@ -248,14 +263,15 @@ def _clients_generate(*, count: int, users: dict[str, User], report: Progress) -
         if index < already:
             continue
         owner = users[spec.username]
-        batch.append(
-            Client(
-                **(fields | {"notes": SCALE_NOTE}),
-                owner=owner,
-                team_id=owner.team_id,
-                created_at=now - age,
-            )
+        client = Client(
+            **client_fields_clean(fields | {"notes": SCALE_NOTE}),
+            owner=owner,
+            team_id=owner.team_id,
+            tier=tier,
+            created_at=now - age,
         )
+        client.search_text = search_text_for(client)
+        batch.append(client)
         if len(batch) == SCALE_BATCH:
             created += _insert(batch)
             report("generated clients", already + created, count)
@@ -281,6 +297,7 @@ def client_fields(rng: random.Random, *, team: str) -> dict[str, str]:
     city, code = rng.choice(names.CITIES_ABROAD if foreign else cities)
     if rng.random() < 0.65:
         kind = Client.Kind.ORGANISATION
+        first = last = ""
         if foreign:
             brand, sector = rng.choice(names.EN_ORG_BRANDS), rng.choice(names.EN_ORG_SECTORS)
             name = f"{brand} {sector} {rng.choice(names.EN_ORG_FORMS)}"
@@ -305,6 +322,8 @@ def client_fields(rng: random.Random, *, team: str) -> dict[str, str]:
     return {
         "kind": str(kind),
         "name": name,
+        "first_name": first,
+        "last_name": last,
         "email": email if rng.random() < 0.9 else "",
         "phone": phone if rng.random() < 0.95 else "",
         "city": city,

@@ -5,6 +5,8 @@ organisations and people, cities with their telephone codes."""
 
 from __future__ import annotations
 
+from lavka.clients.identifiers import CYR_TO_LAT
+
 # Russian organisations: the brand goes in «quotes» after the legal form.
 RU_ORG_FORMS = ["ООО", "АО", "ПАО", "ООО", "ООО"]
 RU_ORG_BRANDS = [
@@ -194,45 +196,9 @@ CITIES_ABROAD = [
 
 EMAIL_BOXES = ["info", "sales", "office", "zakaz", "hello", "contact"]
 
-_TRANSLIT = {
-    "а": "a",
-    "б": "b",
-    "в": "v",
-    "г": "g",
-    "д": "d",
-    "е": "e",
-    "ё": "e",
-    "ж": "zh",
-    "з": "z",
-    "и": "i",
-    "й": "y",
-    "к": "k",
-    "л": "l",
-    "м": "m",
-    "н": "n",
-    "о": "o",
-    "п": "p",
-    "р": "r",
-    "с": "s",
-    "т": "t",
-    "у": "u",
-    "ф": "f",
-    "х": "kh",
-    "ц": "ts",
-    "ч": "ch",
-    "ш": "sh",
-    "щ": "shch",
-    "ъ": "",
-    "ы": "y",
-    "ь": "",
-    "э": "e",
-    "ю": "yu",
-    "я": "ya",
-}
-
 
 def slug(text: str) -> str:
     """Latin letters, digits and hyphens: the part of an email address made from a name."""
-    latin = "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
+    latin = "".join(CYR_TO_LAT.get(ch, ch) for ch in text.lower())
     words = "".join(ch if ch.isascii() and ch.isalnum() else " " for ch in latin).split()
     return "-".join(words)

@@ -85,6 +85,10 @@ class User(AbstractUser):
     )
     language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    # The secret in the user's calendar feed URL (tasks and meetings as iCalendar).
+    calendar_token = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = [",", ";", "\t", "|"]
+ROUND_TRIP_MARK = "# Lavka round-trip export"
 
 # The most frequent lower-case Russian letters: text decoded with the right 8-bit
 # code page is mostly lower case, the wrong one mostly upper case or symbols.
@@ -114,6 +115,13 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
     except (csv.Error, UnicodeDecodeError) as exc:
         handle.close()
         raise FileProblem(_describe_csv_error(exc, 1)) from None
+    if header and header[0].startswith(ROUND_TRIP_MARK):
+        # A Lavka round-trip export: its first line says so; the header follows.
+        try:
+            header = _clean_header(next(reader))
+        except (StopIteration, csv.Error, UnicodeDecodeError):
+            handle.close()
+            raise FileProblem(_("The file is empty.")) from None
     if not any(header):
         handle.close()
         raise FileProblem(_("The first row has no column names."))

@@ -68,4 +68,8 @@ urlpatterns = [
     path("clients/", include(clients_urls)),
     path("settings/", include(settings_urls)),
     path("jobs/", include(jobs_urls)),
+    path("", include("lavka.web.views.card")),
+    path("", include("lavka.web.views.timeline")),
+    path("", include("lavka.web.views.imports")),
+    path("", include("lavka.web.views.duplicates")),
 ]

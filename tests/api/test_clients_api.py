@@ -182,9 +182,11 @@ def test_validation_errors_come_in_the_requests_language(org, http):
     assert english.json() == {
         "code": "validation_failed",
         "detail": "Some fields are not valid.",
-        "fields": {"email": ["Enter a valid email address."]},
+        "fields": {"email": ["“not-an-email” is not a valid email address."]},
     }
-    assert russian.json()["fields"]["email"] == ["Введите корректный адрес эл. почты."]
+    assert russian.json()["fields"]["email"] == [
+        "«not-an-email» — некорректный адрес электронной почты."
+    ]
     assert missing.json()["fields"]["name"] == ["Обязательное поле."]
     assert not Client.objects.exists()
 

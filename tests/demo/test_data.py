@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import authenticate
 
 from lavka.audit.models import AuditEvent
-from lavka.clients.models import Client
+from lavka.clients.models import Client, Tier
 from lavka.clients.selectors import clients_visible_to
 from lavka.demo import data
 from lavka.demo.data import DEMO_PASSWORD, SCALE_NOTE, USERS, load_demo, seller_clients
@@ -155,6 +155,17 @@ def test_scale_adds_generated_clients_up_to_the_number_asked(monkeypatch):
         more["created"]["generated_clients"],
     ) == (7, 0, 3)
     assert Client.objects.filter(notes=SCALE_NOTE).count() == 10
+
+
+def test_generated_clients_get_the_default_tier_and_search_text_like_created_ones():
+    load_demo(scale=5)
+
+    generated = Client.objects.filter(notes=SCALE_NOTE)
+    default_tier = Tier.objects.filter(is_default=True).order_by("order").first()
+    created_by_service = Client.objects.exclude(notes=SCALE_NOTE).first()
+    assert {c.tier_id for c in generated} == {created_by_service.tier_id}
+    assert created_by_service.tier_id == (default_tier.pk if default_tier else None)
+    assert all(c.search_text for c in generated)
 
 
 def test_scale_generates_the_same_clients_on_every_run():

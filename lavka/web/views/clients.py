@@ -4,39 +4,149 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lavka.audit.selectors import audit_events_for_record
 from lavka.clients.exports import client_export_start
 from lavka.clients.models import Client
 from lavka.clients.permissions import can_create_client, can_edit_client
 from lavka.clients.selectors import client_get, client_list
+from lavka.clients.selectors.duplicates import client_history
+from lavka.clients.selectors.lists import ClientPage
 from lavka.clients.services import client_create, client_delete, client_update
 from lavka.core.errors import DomainError
 from lavka.web.errors import form_errors_from
 from lavka.web.forms import ClientForm
 from lavka.web.requests import AuthedRequest
+from lavka.web.views.card import card_context
+from lavka.web.views.timeline import timeline_context
 
 PAGE_SIZE = 50
 
 
 @login_required
 def list_clients(request: AuthedRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    kind = request.GET.get("kind", "")
-    ordering = request.GET.get("sort", "name")
-    clients = client_list(viewer=request.user, query=query, kind=kind, ordering=ordering)
-    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    """The client list: filters, sortable columns, bulk actions, saved views. A page
+    is one indexed LIMIT query plus a handful of small ones, whatever its size; the
+    whole table is never counted (a search result, at most a few hundred ids, is)."""
+    from django.contrib.auth import get_user_model
+
+    from lavka.clients.models import Tag, Tier
+    from lavka.clients.selectors.lists import VIEW_FILTERS, client_page, saved_views_visible_to
+    from lavka.clients.services.lists import saved_view_save
+    from lavka.search.selectors import client_ids_matching
+
+    if request.method == "POST":
+        try:
+            view = saved_view_save(
+                actor=request.user,
+                name=request.POST.get("view_name", ""),
+                filters={k: request.POST.get(k, "") for k in VIEW_FILTERS},
+                is_shared=request.POST.get("view_shared") == "on",
+            )
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return redirect(f"{reverse('clients:list')}?{request.POST.get('current', '')}")
+        messages.success(request, _("The view “%(name)s” has been saved.") % {"name": view.name})
+        return redirect(f"{reverse('clients:list')}?view={view.pk}")
+
+    params: QueryDict = request.GET
+    views = list(saved_views_visible_to(request.user))
+    active_view = next((v for v in views if str(v.pk) == params.get("view")), None)
+    if active_view is not None:
+        # The view's filters, with whatever the user changed since (a sort click...).
+        params = QueryDict(mutable=True)
+        params.update(active_view.filters)
+        for key in VIEW_FILTERS:
+            if request.GET.get(key):
+                params[key] = request.GET[key]
+    query = params.get("q", "").strip()
+    kind = params.get("kind", "")
+    sort = params.get("sort", "")
+    tier = params.get("tier", "")
+    tag = params.get("tag", "")
+    owner = params.get("owner", "")
+    out_of_touch = params.get("out_of_touch") == "1"
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    ids = client_ids_matching(viewer=request.user, query=query) if query else None
+    clients = client_list(
+        viewer=request.user,
+        query=query if query and ids is None else "",
+        kind=kind,
+        ordering=sort or "name",
+        tier_id=int(tier) if tier.isdigit() else None,
+        tag=tag,
+        owner_id=int(owner) if owner.isdigit() else None,
+        ids=ids,
+        out_of_touch=out_of_touch,
+    )
+    if ids is not None and not sort:
+        # Best match first: the ranked ids of this page, in rank order.
+        rank = {pk: i for i, pk in enumerate(ids)}
+        shown = ids[(max(1, number) - 1) * PAGE_SIZE : max(1, number) * PAGE_SIZE + 1]
+        rows = sorted(
+            client_list(
+                viewer=request.user,
+                ids=shown,
+                kind=kind,
+                tag=tag,
+                tier_id=int(tier) if tier.isdigit() else None,
+                owner_id=int(owner) if owner.isdigit() else None,
+                out_of_touch=out_of_touch,
+            ).prefetch_related("tags"),
+            key=lambda c: rank[c.pk],
+        )
+        page = ClientPage(
+            clients=rows[:PAGE_SIZE],
+            number=max(1, number),
+            size=PAGE_SIZE,
+            has_next=len(rows) > PAGE_SIZE,
+        )
+    else:
+        page = client_page(clients, number=number, size=PAGE_SIZE)
+    if ids is not None and not (kind or tier or tag or owner or out_of_touch):
+        page.count = len(ids)
+    filtered = bool(query or kind or tier or tag or owner or out_of_touch)
+    current = {
+        k: v
+        for k, v in (
+            ("q", query),
+            ("kind", kind),
+            ("sort", sort),
+            ("tier", tier),
+            ("tag", tag),
+            ("owner", owner),
+            ("out_of_touch", "1" if out_of_touch else ""),
+        )
+        if v
+    }
     context = {
         "page": page,
         "query": query,
         "kind": kind,
-        "sort": ordering,
+        "sort": sort or "name",
+        "tier": tier,
+        "tag": tag,
+        "owner": owner,
+        "out_of_touch": out_of_touch,
+        "filtered": filtered,
+        "current": current,
         "kinds": Client.Kind.choices,
+        "tiers": list(Tier.objects.all()),
+        "tags": list(Tag.objects.order_by("name")[:200]),
+        "owners": list(
+            get_user_model()
+            .objects.filter(is_active=True)
+            .order_by("last_name", "first_name")[:300]
+        ),
+        "views": views,
+        "active_view": active_view,
         "can_create": can_create_client(request.user),
     }
     template = "web/clients/_rows.html" if request.htmx else "web/clients/list.html"  # type: ignore[attr-defined]
@@ -46,7 +156,8 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
 @login_required
 def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = client_get(viewer=request.user, client_id=client_id)
-    history = audit_events_for_record(viewer=request.user, record=client)[:30]
+    # The client's own history and that of every client merged into it.
+    history = client_history(viewer=request.user, client=client)[:30]
     return render(
         request,
         "web/clients/detail.html",
@@ -54,6 +165,8 @@ def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
             "client": client,
             "can_edit": can_edit_client(request.user, client),
             "history": history,
+            **timeline_context(request.user, client),
+            **card_context(request.user, client),
         },
     )
 
@@ -63,6 +176,8 @@ def create_client(request: AuthedRequest) -> HttpResponse:
     form = ClientForm(request.POST or None, initial={"kind": Client.Kind.ORGANISATION})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        if not data.get("currency"):
+            data.pop("currency", None)  # keep the client's (or the default) currency
         try:
             client = client_create(actor=request.user, **data)
         except DomainError as exc:
@@ -84,9 +199,17 @@ def create_client(request: AuthedRequest) -> HttpResponse:
 def edit_client(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = client_get(viewer=request.user, client_id=client_id)
     initial = {f: getattr(client, f) for f in ("kind", "name", "email", "phone", "city", "notes")}
+    initial.update(
+        {
+            f: "" if getattr(client, f) is None else getattr(client, f)
+            for f in ClientForm.BLOCK_FIELDS
+        }
+    )
     form = ClientForm(request.POST or None, initial={**initial, "version": client.version})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        if not data.get("currency"):
+            data.pop("currency", None)  # keep the client's (or the default) currency
         try:
             client_update(
                 actor=request.user,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lavka.clients.permissions import can_create_client
-from lavka.clients.selectors import client_list, clients_visible_to
+from lavka.clients.selectors import clients_visible_to
 from lavka.core.errors import DomainError
 from lavka.identity.access import Action, Scope, scope_for
 from lavka.identity.permissions import can_use_api
@@ -52,10 +52,56 @@ def area(request: AuthedRequest, key: str) -> HttpResponse:
 
 @login_required
 def search(request: AuthedRequest) -> HttpResponse:
+    """The one-box search, grouped by type; a fragment for the top bar (htmx)."""
+    from lavka.clients.identifiers import phone_display
+    from lavka.search.highlight import highlight_segments
+    from lavka.search.selectors import search_everything
+
     query = request.GET.get("q", "").strip()
-    clients = list(client_list(viewer=request.user, query=query)[:20]) if query else []
+    limit = 8 if request.htmx else 25  # type: ignore[attr-defined]
+    results = search_everything(viewer=request.user, query=query, limit=limit)
+    terms = results.terms
+    groups = []
+    for key, title, hits in (
+        ("clients", _("Clients"), results.clients),
+        ("people", _("People"), results.people),
+        ("contracts", _("Contracts"), results.contracts),
+    ):
+        items = []
+        for hit in hits:
+            obj = hit.obj
+            if hit.kind == "client":
+                name, url = obj.name, reverse("clients:show", args=[obj.pk])
+                meta = [
+                    obj.get_kind_display(),
+                    obj.city,
+                    obj.email,
+                    phone_display(obj.phone),
+                    obj.inn and _("INN %(inn)s") % {"inn": obj.inn},
+                ]
+            elif hit.kind == "person":
+                name, url = obj.full_name or str(obj.pk), ""
+                meta = [obj.email, phone_display(obj.phone)]
+            else:
+                name = _("Contract %(number)s") % {"number": obj.number}
+                url = reverse("clients:show", args=[obj.client_id])
+                meta = [obj.client.name, obj.subject]
+            items.append(
+                {
+                    "name": highlight_segments(name, terms),
+                    "meta": highlight_segments(" · ".join(str(m) for m in meta if m), terms),
+                    "url": url,
+                    "fuzzy": not hit.exact,
+                }
+            )
+        if items:
+            groups.append({"key": key, "title": title, "items": items})
     template = "web/_search_results.html" if request.htmx else "web/search.html"  # type: ignore[attr-defined]
-    return render(request, template, {"query": query, "clients": clients})
+    return render(
+        request,
+        template,
+        {"query": query, "groups": groups, "total": results.total, "too_short": results.too_short},
+    )
 
 
 @require_POST

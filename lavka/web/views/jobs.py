@@ -37,12 +37,18 @@ def download_job_file(request: AuthedRequest, job_id: int) -> FileResponse:
     job = job_get(viewer=request.user, job_id=job_id)
     if job.kind != "clients.export" or job.status != job.Status.SUCCEEDED:
         raise Http404
-    path = export_path(job.pk)
+    fmt = "xlsx" if job.params.get("format") == "xlsx" else "csv"
+    path = export_path(job.pk, fmt)
     if not path.exists():
         raise Http404
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if fmt == "xlsx"
+        else "text/csv; charset=utf-8"
+    )
     return FileResponse(
         path.open("rb"),
         as_attachment=True,
-        filename=f"clients-{job.pk}.csv",
-        content_type="text/csv; charset=utf-8",
+        filename=f"clients-{job.pk}.{fmt}",
+        content_type=content_type,
     )

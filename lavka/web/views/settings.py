@@ -58,6 +58,18 @@ def index(request: AuthedRequest) -> HttpResponse:
         ),
         ("audit", _("Audit log"), _("Who changed what, and when."), Capability.VIEW_AUDIT),
         ("trash", _("Trash"), _("Deleted records, ready to restore."), Capability.MANAGE_TRASH),
+        (
+            "custom_fields",
+            _("Personal details fields"),
+            _("Your own fields on the client card: a car, a hobby, a pet."),
+            Capability.MANAGE_SETTINGS,
+        ),
+        (
+            "tiers",
+            _("Tiers"),
+            _("Client categories and how often each should hear from you."),
+            Capability.MANAGE_SETTINGS,
+        ),
     ]
     visible = [
         (key, title, text) for key, title, text, cap in sections if has_capability(user, cap)

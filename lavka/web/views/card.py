@@ -1,0 +1,482 @@
+"""Web views of the client card's blocks: address, contact, commercial, contractual,
+personal details, people, files and the tier; plus the settings pages for custom
+fields and tiers. Each POST calls one service and, under htmx, answers with the
+re-rendered blocks (one swap); without JavaScript it redirects back to the card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.forms import Form
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from lavka.clients.models import Client, CustomField, Tier
+from lavka.clients.permissions import can_edit_client
+from lavka.clients.selectors import client_get
+from lavka.clients.selectors.blocks import (
+    address_get,
+    attachment_get,
+    client_card,
+    contact_point_get,
+    contract_get,
+    custom_fields_list,
+    important_date_days_left,
+    important_date_get,
+)
+from lavka.clients.selectors.timeline import client_contact_status
+from lavka.clients.services import client_update
+from lavka.clients.services.blocks import (
+    address_add,
+    address_remove,
+    attachment_add,
+    consent_record,
+    contact_point_add,
+    contact_point_remove,
+    contract_create,
+    contract_update,
+    custom_field_create,
+    custom_field_update,
+    important_date_add,
+    important_date_remove,
+    person_create,
+    tier_create,
+    tier_update,
+)
+from lavka.core.errors import DomainError, NotFound, NotPermitted
+from lavka.identity.access import Capability, has_capability
+from lavka.web.errors import form_errors_from
+from lavka.web.forms import (
+    AddressForm,
+    AttachmentForm,
+    ConsentForm,
+    ContactPointForm,
+    ContractForm,
+    CustomFieldForm,
+    CustomValuesForm,
+    ImportantDateForm,
+    PersonForm,
+    TierChangeForm,
+    TierForm,
+)
+from lavka.web.requests import AuthedRequest
+
+CONTRACT_FORM_FIELDS = [
+    "number",
+    "subject",
+    "start_on",
+    "end_on",
+    "amount",
+    "currency",
+    "status",
+    "renewal",
+]
+FORMS: dict[str, tuple[type[Form], str]] = {
+    "contact_form": (ContactPointForm, "cp"),
+    "address_form": (AddressForm, "addr"),
+    "consent_form": (ConsentForm, "consent"),
+    "contract_form": (ContractForm, "contract"),
+    "person_form": (PersonForm, "person"),
+    "date_form": (ImportantDateForm, "date"),
+    "tier_form": (TierChangeForm, "tier"),
+}
+
+
+def card_context(viewer: Any, client: Any, **bound: Any) -> dict[str, Any]:
+    """Extra context for the client card: the four blocks, people, contracts, files,
+    personal details and the tier history, in a fixed number of queries. `bound` holds
+    a form that failed validation, to show again with its errors."""
+    card = client_card(viewer=viewer, client_id=client.pk)
+    can_edit = can_edit_client(viewer, card.client)
+    context: dict[str, Any] = {
+        "client": card.client,
+        "card": card,
+        "can_edit": can_edit,
+        "contact_status": client_contact_status(card.client),
+        "open_form": bound.pop("open_form", ""),
+        "card_status": bound.pop("card_status", ""),
+    }
+    for date in card.important_dates:
+        date.days_left = important_date_days_left(date)  # type: ignore[attr-defined]
+    if can_edit:
+        for name, (form_class, prefix) in FORMS.items():
+            if name in bound:
+                context[name] = bound[name]
+            elif name == "tier_form":
+                context[name] = TierChangeForm(prefix=prefix, initial={"tier": card.client.tier_id})
+            elif name == "contract_form":
+                context[name] = ContractForm(
+                    prefix=prefix, initial={"currency": card.client.currency}
+                )
+            else:
+                context[name] = form_class(prefix=prefix)
+        failed_edit = bound.get("contract_edit_form")
+        for contract in card.contracts:
+            contract.edit_open = context["open_form"] == f"contract-{contract.pk}"  # type: ignore[attr-defined]
+            if failed_edit is not None and failed_edit.prefix == f"c{contract.pk}":
+                contract.edit_form = failed_edit  # type: ignore[attr-defined]
+                continue
+            contract.edit_form = ContractForm(  # type: ignore[attr-defined]
+                prefix=f"c{contract.pk}",
+                initial={
+                    **{f: getattr(contract, f) for f in CONTRACT_FORM_FIELDS},
+                    "version": contract.version,
+                },
+            )
+        context["file_form"] = bound.get("file_form") or AttachmentForm(
+            prefix="file", contracts=card.contracts
+        )
+        context["custom_form"] = bound.get("custom_form") or CustomValuesForm(
+            prefix="custom",
+            fields=[v.field for v in card.custom_values],
+            initial={v.field.key: v.value for v in card.custom_values},
+        )
+    return context
+
+
+def _answer(request: AuthedRequest, client: Client, *, ok: str = "", **bound: Any) -> HttpResponse:
+    failed = any(isinstance(v, Form) for v in bound.values())
+    if request.htmx:  # type: ignore[attr-defined]
+        context = card_context(request.user, client, card_status=ok, **bound)
+        context["card_partial"] = True
+        return render(
+            request, "web/clients/card/_blocks.html", context, status=422 if failed else 200
+        )
+    if failed:
+        for form in bound.values():
+            if isinstance(form, Form):
+                for errors in form.errors.values():
+                    for error in errors:
+                        messages.error(request, str(error))
+    elif ok:
+        messages.success(request, ok)
+    return redirect("clients:show", client_id=client.pk)
+
+
+def _attempt(form: Form, call: Any) -> bool:
+    """Run a service call; put a validation error next to the form's fields."""
+    try:
+        call()
+    except DomainError as exc:
+        if exc.http_status in (403, 404):
+            raise
+        form_errors_from(form, exc)
+        return False
+    return True
+
+
+@login_required
+@require_POST
+def add_contact_point(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    form = ContactPointForm(request.POST, prefix="cp")
+    if form.is_valid():
+        data = form.cleaned_data
+        if _attempt(
+            form,
+            lambda: contact_point_add(
+                actor=request.user,
+                client=client,
+                kind=data["kind"],
+                value=data["value"],
+                label=data["label"],
+                is_primary=data["is_primary"],
+            ),
+        ):
+            return _answer(request, client, ok=_("Contact added."))
+    return _answer(request, client, contact_form=form, open_form="contact")
+
+
+@login_required
+@require_POST
+def remove_contact_point(request: AuthedRequest, client_id: int, point_id: int) -> HttpResponse:
+    point = contact_point_get(viewer=request.user, client_id=client_id, point_id=point_id)
+    contact_point_remove(actor=request.user, point=point)
+    return _answer(
+        request, client_get(viewer=request.user, client_id=client_id), ok=_("Contact removed.")
+    )
+
+
+@login_required
+@require_POST
+def add_address(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    form = AddressForm(request.POST, prefix="addr")
+    if form.is_valid() and _attempt(
+        form, lambda: address_add(actor=request.user, client=client, **form.cleaned_data)
+    ):
+        return _answer(request, client, ok=_("Address added."))
+    return _answer(request, client, address_form=form, open_form="address")
+
+
+@login_required
+@require_POST
+def remove_address(request: AuthedRequest, client_id: int, address_id: int) -> HttpResponse:
+    address = address_get(viewer=request.user, client_id=client_id, address_id=address_id)
+    address_remove(actor=request.user, address=address)
+    return _answer(
+        request, client_get(viewer=request.user, client_id=client_id), ok=_("Address removed.")
+    )
+
+
+@login_required
+@require_POST
+def record_consent(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    form = ConsentForm(request.POST, prefix="consent")
+    if form.is_valid() and _attempt(
+        form, lambda: consent_record(actor=request.user, client=client, **form.cleaned_data)
+    ):
+        return _answer(request, client, ok=_("Consent recorded."))
+    return _answer(request, client, consent_form=form, open_form="consent")
+
+
+@login_required
+@require_POST
+def add_contract(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    form = ContractForm(request.POST, prefix="contract")
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        if _attempt(form, lambda: contract_create(actor=request.user, client=client, **data)):
+            return _answer(request, client, ok=_("Contract added."))
+    return _answer(request, client, contract_form=form, open_form="contract")
+
+
+@login_required
+@require_POST
+def edit_contract(request: AuthedRequest, client_id: int, contract_id: int) -> HttpResponse:
+    contract = contract_get(viewer=request.user, contract_id=contract_id)
+    if contract.client_id != client_id:
+        raise NotFound(resource="contract", id=contract_id)
+    form = ContractForm(request.POST, prefix=f"c{contract.pk}")
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        if _attempt(
+            form,
+            lambda: contract_update(
+                actor=request.user,
+                contract=contract,
+                expected_version=form.cleaned_data.get("version"),
+                **data,
+            ),
+        ):
+            return _answer(request, contract.client, ok=_("Contract saved."))
+    return _answer(
+        request, contract.client, contract_edit_form=form, open_form=f"contract-{contract.pk}"
+    )
+
+
+@login_required
+@require_POST
+def upload_file(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    card = client_card(viewer=request.user, client_id=client_id)
+    form = AttachmentForm(request.POST, request.FILES, prefix="file", contracts=card.contracts)
+    if form.is_valid():
+        data = form.cleaned_data
+        contract = next((c for c in card.contracts if c.pk == data["contract"]), None)
+        if _attempt(
+            form,
+            lambda: attachment_add(
+                actor=request.user,
+                client=client,
+                upload=data["file"],
+                contract=contract,
+                is_signed_copy=data["is_signed_copy"],
+            ),
+        ):
+            return _answer(request, client, ok=_("File uploaded."))
+    return _answer(request, client, file_form=form, open_form="file")
+
+
+@login_required
+@require_GET
+def download_file(request: AuthedRequest, attachment_id: int) -> FileResponse:
+    attachment = attachment_get(viewer=request.user, attachment_id=attachment_id)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def add_person(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    form = PersonForm(request.POST, prefix="person")
+    if form.is_valid() and _attempt(
+        form, lambda: person_create(actor=request.user, organisation=client, **form.cleaned_data)
+    ):
+        return _answer(request, client, ok=_("Contact person added."))
+    return _answer(request, client, person_form=form, open_form="person")
+
+
+@login_required
+@require_POST
+def add_important_date(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    form = ImportantDateForm(request.POST, prefix="date")
+    if form.is_valid() and _attempt(
+        form, lambda: important_date_add(actor=request.user, client=client, **form.cleaned_data)
+    ):
+        return _answer(request, client, ok=_("Date added. Its owner will be reminded before it."))
+    return _answer(request, client, date_form=form, open_form="date")
+
+
+@login_required
+@require_POST
+def remove_important_date(request: AuthedRequest, client_id: int, date_id: int) -> HttpResponse:
+    date = important_date_get(viewer=request.user, client_id=client_id, date_id=date_id)
+    important_date_remove(actor=request.user, important_date=date)
+    return _answer(
+        request, client_get(viewer=request.user, client_id=client_id), ok=_("Date removed.")
+    )
+
+
+@login_required
+@require_POST
+def set_custom_values(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    fields = custom_fields_list(entity=CustomField.Entity.CLIENT)
+    form = CustomValuesForm(request.POST, prefix="custom", fields=fields)
+    if form.is_valid():
+        values = {**(client.custom or {}), **form.cleaned_data}
+        if _attempt(form, lambda: client_update(actor=request.user, client=client, custom=values)):
+            return _answer(request, client, ok=_("Personal details saved."))
+    for name in list(form.errors):
+        if name and name.startswith("custom."):
+            form.errors[name.removeprefix("custom.")] = form.errors.pop(name)
+    return _answer(request, client, custom_form=form, open_form="custom")
+
+
+@login_required
+@require_POST
+def change_tier(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = client_get(viewer=request.user, client_id=client_id)
+    form = TierChangeForm(request.POST, prefix="tier")
+    if form.is_valid() and _attempt(
+        form,
+        lambda: client_update(
+            actor=request.user,
+            client=client,
+            tier=form.cleaned_data["tier"],
+            tier_reason=form.cleaned_data["reason"],
+        ),
+    ):
+        return _answer(request, client, ok=_("Tier changed."))
+    return _answer(request, client, tier_form=form, open_form="tier")
+
+
+# --- settings: custom fields and tiers ------------------------------------------------
+
+
+def _require_settings(request: AuthedRequest) -> None:
+    if not has_capability(request.user, Capability.MANAGE_SETTINGS):
+        raise NotPermitted(action="manage", resource="settings")
+
+
+@login_required
+def custom_fields(request: AuthedRequest) -> HttpResponse:
+    _require_settings(request)
+    form = CustomFieldForm(request.POST or None)
+    if request.method == "POST":
+        toggle = request.POST.get("toggle")
+        if toggle:
+            field = CustomField.objects.filter(pk=toggle).first()
+            if field is not None:
+                custom_field_update(actor=request.user, field=field, is_active=not field.is_active)
+            return redirect("card:custom_fields")
+        if form.is_valid() and _attempt(
+            form,
+            lambda: custom_field_create(
+                actor=request.user, **{k: v for k, v in form.cleaned_data.items() if v is not None}
+            ),
+        ):
+            messages.success(
+                request, _("Field “%(label)s” added.") % {"label": form.cleaned_data["label"]}
+            )
+            return redirect("card:custom_fields")
+    return render(
+        request,
+        "web/settings/custom_fields.html",
+        {
+            "form": form,
+            "fields": custom_fields_list(include_inactive=True),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+def tiers(request: AuthedRequest) -> HttpResponse:
+    _require_settings(request)
+    form = TierForm(request.POST or None)
+    edit_id = request.POST.get("tier_id")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if edit_id:
+            tier = Tier.objects.filter(pk=edit_id).first()
+            ok = tier is not None and _attempt(
+                form, lambda: tier_update(actor=request.user, tier=tier, **data)
+            )
+        else:
+            ok = _attempt(form, lambda: tier_create(actor=request.user, **data))
+        if ok:
+            messages.success(request, _("Tiers saved."))
+            return redirect("card:tiers")
+    return render(
+        request,
+        "web/settings/tiers.html",
+        {
+            "form": form,
+            "tiers": list(Tier.objects.all()),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+app_name = "card"
+urlpatterns: list[Any] = [
+    path("clients/<int:client_id>/card/contacts/", add_contact_point, name="add_contact"),
+    path(
+        "clients/<int:client_id>/card/contacts/<int:point_id>/remove/",
+        remove_contact_point,
+        name="remove_contact",
+    ),
+    path("clients/<int:client_id>/card/addresses/", add_address, name="add_address"),
+    path(
+        "clients/<int:client_id>/card/addresses/<int:address_id>/remove/",
+        remove_address,
+        name="remove_address",
+    ),
+    path("clients/<int:client_id>/card/consents/", record_consent, name="record_consent"),
+    path("clients/<int:client_id>/card/contracts/", add_contract, name="add_contract"),
+    path(
+        "clients/<int:client_id>/card/contracts/<int:contract_id>/",
+        edit_contract,
+        name="edit_contract",
+    ),
+    path("clients/<int:client_id>/card/files/", upload_file, name="upload_file"),
+    path("files/<int:attachment_id>/", download_file, name="download_file"),
+    path("clients/<int:client_id>/card/people/", add_person, name="add_person"),
+    path("clients/<int:client_id>/card/dates/", add_important_date, name="add_date"),
+    path(
+        "clients/<int:client_id>/card/dates/<int:date_id>/remove/",
+        remove_important_date,
+        name="remove_date",
+    ),
+    path("clients/<int:client_id>/card/custom/", set_custom_values, name="set_custom"),
+    path("clients/<int:client_id>/card/tier/", change_tier, name="change_tier"),
+    path("settings/custom-fields/", custom_fields, name="custom_fields"),
+    path("settings/tiers/", tiers, name="tiers"),
+]

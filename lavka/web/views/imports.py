@@ -1,0 +1,261 @@
+"""Import wizard (upload, map columns, preview, dry run, import with live progress, the
+row-error report) and exports of any filtered client list to CSV or XLSX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lavka.clients.exports import client_export_start, export_path
+from lavka.clients.permissions import can_create_client
+from lavka.core.errors import NotPermitted, ValidationFailed
+from lavka.imports import engine
+from lavka.imports.mapping import CLIENT_FIELDS
+from lavka.imports.models import ImportRun
+from lavka.imports.readers import FileProblem
+from lavka.imports.selectors import (
+    import_preview,
+    import_row_errors,
+    import_run_get,
+    import_runs_visible_to,
+    saved_mappings,
+)
+from lavka.imports.services import (
+    MAX_FILE_BYTES,
+    file_too_big_message,
+    import_can_resume,
+    import_dry_run,
+    import_resume,
+    import_set_mapping,
+    import_start,
+    import_upload,
+    mapping_from_saved,
+)
+from lavka.jobs.selectors import job_get
+from lavka.web.requests import AuthedRequest
+
+app_name = "imports"
+ERRORS_SHOWN = 500
+
+
+def _field_choices() -> list[tuple[str, str]]:
+    return [(name, str(CLIENT_FIELDS[name][0])) for name in engine.IMPORTED_FIELDS]
+
+
+@login_required
+def new_import(request: AuthedRequest) -> HttpResponse:
+    if not can_create_client(request.user):
+        raise NotPermitted(action="import", resource="client")
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = _("Choose a file to import.")
+        elif (upload.size or 0) > MAX_FILE_BYTES:
+            error = file_too_big_message()
+        else:
+            try:
+                run = import_upload(
+                    actor=request.user,
+                    name=upload.name or "upload",
+                    chunks=upload.chunks(),
+                    size=upload.size,
+                )
+            except FileProblem as exc:
+                error = exc.message
+            else:
+                return redirect("imports:mapping", run_id=run.pk)
+    runs = import_runs_visible_to(request.user)[:10]
+    return render(
+        request,
+        "web/imports/new.html",
+        {"error": error, "runs": runs, "max_mb": MAX_FILE_BYTES // (1024 * 1024)},
+        status=422 if error else 200,
+    )
+
+
+@login_required
+def map_columns(request: AuthedRequest, run_id: int) -> HttpResponse:
+    run = import_run_get(viewer=request.user, run_id=run_id)
+    if run.status not in (ImportRun.Status.UPLOADED, ImportRun.Status.MAPPED):
+        return redirect("imports:show", run_id=run.pk)
+    header = list(run.options.get("header", []))
+    mapping = dict(run.mapping)
+    errors: dict[str, list[str]] = {}
+    saved_all = list(saved_mappings(viewer=request.user))
+    chosen = request.GET.get("saved", "")
+    if chosen:
+        saved = next((m for m in saved_all if str(m.pk) == chosen), None)
+        if saved is not None:
+            mapping = mapping_from_saved(saved, header)
+    if request.method == "POST":
+        mapping = {str(i): request.POST.get(f"col-{i}", "") for i in range(len(header))}
+        try:
+            import_set_mapping(
+                actor=request.user,
+                run=run,
+                mapping=mapping,
+                save_as=request.POST.get("save_as", ""),
+            )
+        except ValidationFailed as exc:
+            errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+        else:
+            return redirect("imports:preview", run_id=run.pk)
+    columns = [
+        {
+            "index": i,
+            "name": name,
+            "field": mapping.get(str(i), ""),
+            "errors": errors.get(str(i), []),
+        }
+        for i, name in enumerate(header)
+    ]
+    return render(
+        request,
+        "web/imports/mapping.html",
+        {
+            "run": run,
+            "columns": columns,
+            "choices": _field_choices(),
+            "saved_all": saved_all,
+            "chosen": chosen,
+            "save_errors": errors.get("save_as", []),
+        },
+        status=422 if errors else 200,
+    )
+
+
+@login_required
+def preview_import(request: AuthedRequest, run_id: int) -> HttpResponse:
+    run = import_run_get(viewer=request.user, run_id=run_id)
+    try:
+        preview = import_preview(viewer=request.user, run=run)
+    except FileProblem as exc:
+        messages.error(request, exc.message)
+        return redirect("imports:new")
+    labels = dict(_field_choices())
+    header = [
+        {"name": name, "field": labels.get(preview["fields"].get(str(i), ""), "")}
+        for i, name in enumerate(preview["header"])
+    ]
+    return render(
+        request, "web/imports/preview.html", {"run": run, "preview": preview, "header": header}
+    )
+
+
+@login_required
+@require_POST
+def run_import(request: AuthedRequest, run_id: int) -> HttpResponse:
+    """Start the dry run (`dry_run=1`) or the import itself; then the run's page."""
+    run = import_run_get(viewer=request.user, run_id=run_id)
+    try:
+        if request.POST.get("dry_run"):
+            import_dry_run(actor=request.user, run=run)
+        elif request.POST.get("resume"):
+            import_resume(actor=request.user, run=run)
+        else:
+            import_start(actor=request.user, run=run)
+    except ValidationFailed as exc:
+        for problems in exc.fields.values():
+            for problem in problems:
+                messages.error(request, str(problem))
+        return redirect("imports:preview", run_id=run.pk)
+    return redirect("imports:show", run_id=run.pk)
+
+
+@login_required
+def show_import(request: AuthedRequest, run_id: int) -> HttpResponse:
+    run = import_run_get(viewer=request.user, run_id=run_id)
+    job = job_get(viewer=request.user, job_id=run.job_id) if run.job_id else None
+    errors = list(import_row_errors(viewer=request.user, run=run)[:ERRORS_SHOWN])
+    counts = [
+        (key, label, (run.counts or {}).get(key, 0))
+        for key, label in (
+            ("created", _("Created")),
+            ("updated", _("Updated")),
+            ("unchanged", _("Unchanged")),
+            ("duplicates", _("Duplicates")),
+            ("rejected", _("Rejected")),
+        )
+    ]
+    context: dict[str, Any] = {
+        "run": run,
+        "job": job,
+        "errors": errors,
+        "counts": counts,
+        "more_errors": len(errors) == ERRORS_SHOWN,
+        "is_dry_run": bool((run.counts or {}).get("dry_run")),
+        "can_resume": import_can_resume(run),
+        "live": job is not None and not job.is_finished,
+    }
+    template = (
+        "web/imports/_run.html" if request.headers.get("HX-Request") else ("web/imports/show.html")
+    )
+    return render(request, template, context)
+
+
+@login_required
+def download_import_errors(request: AuthedRequest, run_id: int) -> FileResponse:
+    run = import_run_get(viewer=request.user, run_id=run_id)
+    if not run.error_report:
+        raise Http404
+    report = engine.error_report_path(run)
+    if not report.exists():
+        raise Http404
+    return FileResponse(
+        report.open("rb"),
+        as_attachment=True,
+        filename=f"import-{run.pk}-errors.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+@login_required
+@require_POST
+def export_clients(request: AuthedRequest) -> HttpResponse:
+    """Export the filtered client list (q, kind, tier, tag, owner) as CSV or XLSX."""
+    filters = {k: request.POST.get(k, "") for k in ("q", "kind", "tier", "tag", "owner")}
+    fmt = request.POST.get("format", "csv")
+    job = client_export_start(actor=request.user, query=filters["q"], fmt=fmt, filters=filters)
+    return redirect("jobs:show", job_id=job.pk)
+
+
+@login_required
+def download_export(request: AuthedRequest, job_id: int) -> FileResponse:
+    job = job_get(viewer=request.user, job_id=job_id)
+    fmt = job.params.get("format", "csv")
+    if job.kind != "clients.export" or job.status != job.Status.SUCCEEDED:
+        raise Http404
+    file = export_path(job.pk, fmt)
+    if not file.exists():
+        raise Http404
+    content_type = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    return FileResponse(
+        file.open("rb"),
+        as_attachment=True,
+        filename=f"clients-{job.pk}.{fmt}",
+        content_type=content_type,
+    )
+
+
+urlpatterns: list[Any] = [
+    path("imports/", new_import, name="new"),
+    path("imports/<int:run_id>/mapping/", map_columns, name="mapping"),
+    path("imports/<int:run_id>/preview/", preview_import, name="preview"),
+    path("imports/<int:run_id>/run/", run_import, name="run"),
+    path("imports/<int:run_id>/", show_import, name="show"),
+    path("imports/<int:run_id>/errors.csv", download_import_errors, name="errors"),
+    path("exports/clients/", export_clients, name="export"),
+    path("exports/<int:job_id>/file/", download_export, name="export_file"),
+]
