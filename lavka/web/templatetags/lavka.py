@@ -8,6 +8,7 @@ from typing import Any
 
 from django import template
 from django.utils import formats, translation
+from django.utils.translation import gettext_lazy as _lazy
 
 register = template.Library()
 
@@ -58,3 +59,42 @@ def audit_value(value: Any) -> str:
 
         return _("yes") if value else _("no")
     return str(value)
+
+
+# Names that audit events use for a record's collections, beyond its model fields.
+COLLECTION_LABELS: dict[str, Any] = {
+    "contracts": _lazy("Contracts"),
+    "addresses": _lazy("Address"),
+    "files": _lazy("Files"),
+    "people": _lazy("People"),
+    "important_dates": _lazy("Important dates"),
+    "custom": _lazy("Personal details"),
+    "tags": _lazy("Tags"),
+    "contact_points": _lazy("Contact"),
+    "consent": _lazy("Consent"),
+    "grants": _lazy("Record access"),
+    "capabilities": _lazy("Capabilities"),
+    "scope": _lazy("Access"),
+}
+
+
+@register.filter
+def field_label(name: str) -> str:
+    """The label a person reads for a field name in an audit event's changes: the
+    model field's own verbose name where there is one ("tier" -> "Tier")."""
+    from django.utils.text import capfirst
+
+    from lavka.clients.models import Client, Contract, Person
+    from lavka.identity.models import Role, Team, User
+
+    base = str(name).split(".", 1)[0]
+    if base in COLLECTION_LABELS:
+        label = str(COLLECTION_LABELS[base])
+        suffix = str(name)[len(base) + 1 :]
+        return f"{label}: {suffix}" if suffix else label
+    for model in (Client, Person, Contract, User, Team, Role):
+        try:
+            return str(capfirst(model._meta.get_field(base).verbose_name))  # type: ignore[union-attr]
+        except Exception:  # noqa: S112 - not a field of this model; try the next
+            continue
+    return str(name)
