@@ -49,8 +49,9 @@ class ApiLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/") and "HTTP_ACCEPT_LANGUAGE" in request.META:
-            language = translation.get_language_from_request(request)
-            translation.activate(language)
+        if not (request.path.startswith("/api/") and "HTTP_ACCEPT_LANGUAGE" in request.META):
+            return self.get_response(request)
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
             request.LANGUAGE_CODE = language
-        return self.get_response(request)
+            return self.get_response(request)

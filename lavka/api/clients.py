@@ -1,7 +1,7 @@
 """Clients API: the same services and selectors as the web UI."""
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
@@ -12,6 +12,7 @@ from lavka.api.pagination import LimitOffset
 from lavka.clients.selectors import client_get, client_list
 from lavka.clients.services import client_create, client_delete, client_update
 from lavka.identity.selectors import user_get
+from lavka.imports.services import clients_bulk_upsert
 
 router = Router(tags=["clients"])
 
@@ -77,6 +78,37 @@ def list_clients(request: HttpRequest, filters: Query[ClientFilters]):  # type: 
         owner_id=filters.owner,
         ordering=filters.ordering,
     )
+
+
+class BulkUpsertIn(Schema):
+    items: list[dict[str, Any]] = Field(
+        ...,
+        description="Clients as {field: value} with the import mapping's fields "
+        "(external_id, name, kind, email, phone, inn, ..., tags, owner); at most 1,000.",
+    )
+    dry_run: bool = False
+
+
+class BulkItemOut(Schema):
+    index: int
+    status: Literal["created", "updated", "unchanged", "duplicate", "rejected"]
+    id: int | None
+    errors: dict[str, list[str]]
+
+
+class BulkUpsertOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    duplicates: int
+    rejected: int
+    results: list[BulkItemOut]
+
+
+# Registered before "/clients/{client_id}", which would otherwise take this path.
+@router.post("/clients/bulk-upsert", response=BulkUpsertOut, operation_id="bulk_upsert_clients")
+def bulk_upsert_clients(request: HttpRequest, payload: BulkUpsertIn):  # type: ignore[no-untyped-def]
+    return clients_bulk_upsert(actor=request.user, items=payload.items, dry_run=payload.dry_run)
 
 
 @router.get("/clients/{client_id}", response=ClientOut, operation_id="get_client")

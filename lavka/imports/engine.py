@@ -27,6 +27,7 @@ from lavka.clients import identifiers
 from lavka.clients.exports import neutralise
 from lavka.clients.models import Client, ContactPoint, Tag, Tier, TierChange
 from lavka.clients.permissions import can_edit_client
+from lavka.clients.selectors.core import clients_visible_to
 from lavka.clients.services.core import client_fields_clean, search_text_for
 from lavka.core.errors import ValidationFailed
 from lavka.identity.access import Action as AccessAction
@@ -150,6 +151,8 @@ class BatchResult:
     problems: list[RowProblem] = field(default_factory=list)
     created_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
+    # row -> (status, client id or None): what became of each row of the batch.
+    outcomes: dict[int, tuple[str, int | None]] = field(default_factory=dict)
 
 
 def empty_counts() -> dict[str, int]:
@@ -330,6 +333,34 @@ def _duplicate_message(key: str, row: int) -> str:
     return messages[key] % {"row": row}
 
 
+def _same_phone_message(pk: int | None, name: str) -> str:
+    if pk is None:  # a client the importer may not see: say only that it exists
+        return _("A client with this phone already exists.")
+    return _("May be the same client as #%(id)d %(name)s (same phone).") % {"id": pk, "name": name}
+
+
+def _existing_phones(
+    rows: list[tuple[int, dict[str, Any]]], actor: Any
+) -> dict[str, tuple[int | None, str]]:
+    """phone (E.164) -> (id, name) of the oldest live client with it, for the phones of
+    the rows that would create a client; (None, "") when `actor` may not see that
+    client. Two queries per batch."""
+    wanted = {values["phone"] for _n, values in rows if values.get("phone")}
+    found: dict[str, tuple[int | None, str]] = {}
+    if not wanted:
+        return found
+    for pk, phone, name in (
+        Client.objects.exclude(phone="")
+        .filter(phone__in=wanted)
+        .order_by("-id")
+        .values_list("id", "phone", "name")
+    ):
+        found[phone] = (pk, name)
+    ids = {pk for pk, _name in found.values()}
+    visible = set(clients_visible_to(actor).filter(pk__in=ids).values_list("id", flat=True))
+    return {p: (pk, name) if pk in visible else (None, "") for p, (pk, name) in found.items()}
+
+
 def _not_yours_message(key: str) -> str:
     return {
         "external_id": _("A client with this external ID exists and is not yours to change."),
@@ -370,17 +401,26 @@ def _compare_fields(values: dict[str, Any]) -> list[str]:
 class Importer:
     """One pass over a run's rows from `committed_row` on."""
 
-    def __init__(self, *, run: ImportRun, actor: Any, dry_run: bool) -> None:
+    def __init__(self, *, run: ImportRun | None, actor: Any, dry_run: bool) -> None:
+        """Without a run, rows come from the caller (`process`) with the columns named
+        after IMPORTED_FIELDS, in that order (see `items_upsert`)."""
         self.run = run
         self.actor = actor
         self.dry_run = dry_run
-        self.table = run_table(run)
-        self.cleaner = RowCleaner(actor=actor, header=self.table.header, fields=column_fields(run))
+        if run is not None:
+            self.table: Table | None = run_table(run)
+            header, fields = self.table.header, column_fields(run)
+        else:
+            self.table = None
+            header, fields = list(IMPORTED_FIELDS), dict(enumerate(IMPORTED_FIELDS))
+        self.cleaner = RowCleaner(actor=actor, header=header, fields=fields)
         self.matcher = Matcher()
         self.default_tier = Tier.objects.filter(is_default=True).order_by("order").first()
         self.tags: dict[str, Tag] = {}
+        self.new_phones: dict[str, int] = {}  # phone -> row that creates a client with it
 
     def batches(self, start_after: int) -> Iterator[list[tuple[int, list[str]]]]:
+        assert self.table is not None
         batch: list[tuple[int, list[str]]] = []
         for number, cells in self.table.rows:
             if number <= start_after:
@@ -407,6 +447,7 @@ class Importer:
             if problems:
                 result.problems.extend(problems)
                 result.counts["rejected"] += 1
+                result.outcomes[number] = ("rejected", None)
                 continue
             first = self.matcher.duplicate_of(values)
             if first is not None:
@@ -421,6 +462,7 @@ class Importer:
                     )
                 )
                 result.counts["duplicates"] += 1
+                result.outcomes[number] = ("duplicate", None)
                 continue
             self.matcher.remember(number, values)
             good.append((number, values))
@@ -443,11 +485,50 @@ class Importer:
             ).values_list("client_id", "tag__name"):
                 tags_now.setdefault(client_id, []).append(name)
         to_create: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        created_rows: list[int] = []
         to_update: list[tuple[Client, dict[str, Any], set[str]]] = []
+        # A new client whose phone an existing client already has is reported, not
+        # created twice (fuzzy names are left to the background duplicates scan).
+        phones = _existing_phones([(n, v) for n, v in good if n not in matched], self.actor)
         for number, values in good:
             pk = matched.get(number)
             if pk is None:
+                same_phone = phones.get(values.get("phone") or "")
+                if same_phone is not None:
+                    result.problems.append(
+                        RowProblem(
+                            number,
+                            self.cleaner.columns.get(
+                                "phone", self.cleaner.columns.get("mobile", "")
+                            ),
+                            str(values["phone"])[:500],
+                            _same_phone_message(*same_phone),
+                            kind="duplicate",
+                        )
+                    )
+                    result.counts["duplicates"] += 1
+                    result.outcomes[number] = ("duplicate", same_phone[0])
+                    continue
+                phone_row = self.new_phones.get(values.get("phone") or "")
+                if phone_row is not None:
+                    result.problems.append(
+                        RowProblem(
+                            number,
+                            self.cleaner.columns.get(
+                                "phone", self.cleaner.columns.get("mobile", "")
+                            ),
+                            str(values["phone"])[:500],
+                            _("Same phone as row %(row)d.") % {"row": phone_row},
+                            kind="duplicate",
+                        )
+                    )
+                    result.counts["duplicates"] += 1
+                    result.outcomes[number] = ("duplicate", None)
+                    continue
+                if values.get("phone"):
+                    self.new_phones[values["phone"]] = number
                 to_create.append((self._new_client(values), values))
+                created_rows.append(number)
                 continue
             if pk in self.matcher.touched:
                 key = next(k for k in MATCH_KEYS if existing[k].get(values.get(k) or "") == pk)
@@ -461,6 +542,7 @@ class Importer:
                     )
                 )
                 result.counts["duplicates"] += 1
+                result.outcomes[number] = ("duplicate", None)
                 continue
             self.matcher.touched[pk] = number
             client = clients[pk]
@@ -475,16 +557,22 @@ class Importer:
                     )
                 )
                 result.counts["rejected"] += 1
+                result.outcomes[number] = ("rejected", None)
                 continue
             changed = self._apply(client, values, sorted(tags_now.get(pk, []), key=str.casefold))
             if changed:
                 to_update.append((client, values, changed))
                 result.counts["updated"] += 1
+                result.outcomes[number] = ("updated", pk)
             else:
                 result.counts["unchanged"] += 1
+                result.outcomes[number] = ("unchanged", pk)
         result.counts["created"] += len(to_create)
         if not self.dry_run:
             self._write(result, to_create, to_update)
+        for i, number in enumerate(created_rows):
+            new_id = result.created_ids[i] if result.created_ids else None
+            result.outcomes[number] = ("created", new_id)
         return result
 
     def _new_client(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -831,3 +919,27 @@ def error_report_write(run: ImportRun) -> str:
                 ]
             )
     return str(path.relative_to(Path(settings.DATA_DIR)))
+
+
+def item_cells(item: dict[str, Any]) -> list[str]:
+    """A bulk item ({field: value}) as a row whose columns are IMPORTED_FIELDS."""
+    cells: list[str] = []
+    for name in IMPORTED_FIELDS:
+        value = item.get(name)
+        if value is None:
+            cells.append("")
+        elif isinstance(value, list | tuple):
+            cells.append(",".join(str(v) for v in value))
+        else:
+            cells.append(str(value))
+    return cells
+
+
+def items_process(
+    *, actor: Any, items: list[tuple[int, dict[str, Any]]], dry_run: bool
+) -> BatchResult:
+    """Validate, match and (unless `dry_run`) write one batch of (row number,
+    {field: value}) pairs exactly as a file import's batch; the caller holds the
+    transaction and records the audit event."""
+    importer = Importer(run=None, actor=actor, dry_run=dry_run)
+    return importer.process([(number, item_cells(item)) for number, item in items])

@@ -14,11 +14,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from lavka.audit.services import Action, audit_record
+from lavka.audit.services import Action, audit_record, outbox_publish
 from lavka.clients.permissions import can_create_client
 from lavka.core.errors import NotFound, NotPermitted, ValidationFailed
 from lavka.identity.access import Capability, has_capability
-from lavka.imports.engine import IMPORTED_FIELDS, column_fields, import_execute
+from lavka.imports.engine import (
+    COUNT_KEYS,
+    IMPORTED_FIELDS,
+    column_fields,
+    import_execute,
+    items_process,
+)
 from lavka.imports.mapping import auto_map
 from lavka.imports.models import ImportRun, SavedMapping
 from lavka.imports.readers import FileProblem, open_table
@@ -27,6 +33,7 @@ from lavka.jobs.queue import enqueue_on_commit
 from lavka.jobs.services import job_create
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_BULK_ITEMS = 1000
 
 
 def _require_importer(actor: Any) -> None:
@@ -331,3 +338,67 @@ def saved_mapping_delete(*, actor: Any, saved: SavedMapping) -> None:
     _require_importer(actor)
     audit_record(action=Action.DELETE, subject=saved, actor=actor, changes={})
     saved.delete()
+
+
+@transaction.atomic
+def clients_bulk_upsert(
+    *, actor: Any, items: list[dict[str, Any]], dry_run: bool = False
+) -> dict[str, Any]:
+    """Create or update clients from a list of {field: value} items (the import
+    mapping's fields) through the import engine: same cleaning, matching (external
+    id, email, INN), "not yours" rejection, duplicates and unchanged detection. One
+    transaction, one audit event and one outbox event for the whole call. Returns the
+    counts and, per item, {index, status, id, errors}."""
+    _require_importer(actor)
+    if len(items) > MAX_BULK_ITEMS:
+        raise ValidationFailed(
+            fields={
+                "items": [
+                    _("Send at most %(max)d items per call; split the rest into more calls.")
+                    % {"max": MAX_BULK_ITEMS}
+                ]
+            }
+        )
+    result = items_process(actor=actor, items=list(enumerate(items)), dry_run=dry_run)
+    errors: dict[int, dict[str, list[str]]] = {}
+    for problem in result.problems:
+        errors.setdefault(problem.row, {}).setdefault(problem.column or "item", []).append(
+            problem.reason
+        )
+    results = []
+    for index in range(len(items)):
+        status, pk = result.outcomes.get(index, ("rejected", None))
+        results.append(
+            {
+                "index": index,
+                "status": status,
+                "id": pk,
+                "errors": errors.get(index, {}),
+            }
+        )
+    counts = {k: result.counts[k] for k in COUNT_KEYS}
+    if not dry_run:
+        audit_record(
+            action=Action.UPDATE,
+            subject=None,
+            actor=actor,
+            changes={
+                "bulk_upsert": {
+                    "items": len(items),
+                    "counts": counts,
+                    "created": result.created_ids,
+                    "updated": result.updated_ids,
+                }
+            },
+            meta={"via": "api bulk upsert"},
+        )
+        if result.created_ids or result.updated_ids:
+            outbox_publish(
+                kind="clients.imported",
+                payload={
+                    "run_id": None,
+                    "created": result.created_ids,
+                    "updated": result.updated_ids,
+                },
+            )
+    return {**counts, "results": results}

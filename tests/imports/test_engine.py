@@ -379,3 +379,60 @@ def test_a_broken_quote_near_the_end_is_refused_before_anything_is_imported(org,
     assert "check the quotes" in caught.value.message
     assert ImportRun.objects.count() == 0
     assert Client.objects.count() == 0
+
+
+def test_a_new_row_with_an_existing_clients_phone_is_reported_not_created(org, tmp_path):
+    existing = ClientFactory(owner=org.rep, name="Romashka LLC", phone="+74951234567")
+    run = upload(
+        org.rep,
+        tmp_path,
+        "Name;Phone;City\nООО Ромашка;8 (495) 123-45-67;Москва\nООО Лютик;+7 916 123-45-67;Тверь\n",
+    )
+
+    result = run_import(org.rep, run)
+
+    assert result["counts"] == {
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "duplicates": 1,
+        "rejected": 0,
+    }
+    assert errors(run) == [
+        (
+            2,
+            "Phone",
+            "+74951234567",
+            f"May be the same client as #{existing.pk} Romashka LLC (same phone).",
+            "duplicate",
+        )
+    ]
+    assert sorted(Client.objects.values_list("name", flat=True)) == ["Romashka LLC", "ООО Лютик"]
+
+
+def test_a_phone_duplicate_the_importer_cannot_see_is_reported_without_its_name(org, tmp_path):
+    ClientFactory(owner=org.spb_rep, name="Secret LLC", phone="+74951234567")
+    run = upload(org.rep, tmp_path, "Name;Phone\nООО Ромашка;8 (495) 123-45-67\n")
+
+    result = run_import(org.rep, run)
+
+    assert result["counts"]["duplicates"] == 1
+    assert result["counts"]["created"] == 0
+    assert errors(run) == [
+        (2, "Phone", "+74951234567", "A client with this phone already exists.", "duplicate")
+    ]
+    assert list(Client.objects.values_list("name", flat=True)) == ["Secret LLC"]
+
+
+def test_two_new_rows_with_the_same_phone_create_one_client(org, tmp_path):
+    run = upload(
+        org.rep,
+        tmp_path,
+        "Name;Phone\nООО Ромашка;8 (495) 123-45-67\nРомашка ООО;+7 495 123 45 67\n",
+    )
+
+    result = run_import(org.rep, run)
+
+    assert (result["counts"]["created"], result["counts"]["duplicates"]) == (1, 1)
+    assert errors(run) == [(3, "Phone", "+74951234567", "Same phone as row 2.", "duplicate")]
+    assert list(Client.objects.values_list("name", flat=True)) == ["ООО Ромашка"]
