@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import authenticate
+from django.db.models import Count
+from django.utils import timezone
 
 from lavka.audit.models import AuditEvent
-from lavka.clients.models import Client, Tier
+from lavka.clients.models import Client, Tier, Touchpoint
 from lavka.clients.selectors import clients_visible_to
 from lavka.demo import data
 from lavka.demo.data import DEMO_PASSWORD, SCALE_NOTE, USERS, load_demo, seller_clients
@@ -186,3 +190,71 @@ def test_seller_clients_are_the_same_list_on_every_call():
 
     assert clients == seller_clients(pavel)
     assert len({c["name"] for c in clients}) == 30
+
+
+def test_scale_gives_every_generated_client_exactly_five_touchpoints():
+    load_demo(scale=50)
+
+    generated = Client.objects.filter(notes=SCALE_NOTE)
+    counts = generated.annotate(n=Count("touchpoints")).values_list("n", flat=True)
+    assert generated.count() == 50
+    assert sorted(set(counts)) == [5]
+    assert Touchpoint.objects.filter(client__in=generated).count() == 250
+    assert not Touchpoint.objects.exclude(client__in=generated).exists()
+
+
+def test_scale_touchpoints_cover_the_kinds_and_the_last_year():
+    load_demo(scale=50)
+
+    touchpoints = Touchpoint.objects.filter(client__notes=SCALE_NOTE)
+    year_ago = timezone.now() - dt.timedelta(days=366)
+    assert set(touchpoints.values_list("kind", flat=True)) == {
+        "call",
+        "meeting",
+        "email",
+        "message",
+        "note",
+        "visit",
+    }
+    assert not touchpoints.filter(occurred_at__lt=year_ago).exists()
+    assert not touchpoints.filter(occurred_at__gt=timezone.now()).exists()
+
+
+def test_scale_last_contact_is_the_latest_touchpoint_that_is_not_a_note():
+    load_demo(scale=50)
+
+    for client in Client.objects.filter(notes=SCALE_NOTE):
+        latest = client.touchpoints.exclude(kind="note").order_by("-occurred_at").first()
+        assert client.last_contact_at == (latest.occurred_at if latest else None)
+    assert Client.objects.filter(notes=SCALE_NOTE, last_contact_at__isnull=False).exists()
+
+
+def test_scale_generates_the_same_touchpoints_on_every_run():
+    load_demo(scale=50)
+    touchpoints = Touchpoint.objects.filter(client__notes=SCALE_NOTE).order_by(
+        "client_id", "occurred_at", "id"
+    )
+    fields = ("client__name", "kind", "channel", "direction", "outcome", "subject")
+    first_run = sorted(touchpoints.values_list(*fields))
+    Client.objects.filter(notes=SCALE_NOTE).delete()
+
+    load_demo(scale=50)
+
+    assert sorted(touchpoints.values_list(*fields)) == first_run
+    assert touchpoints.count() == 250
+
+
+def test_scale_rerun_adds_touchpoints_only_for_the_new_clients(monkeypatch):
+    monkeypatch.setattr(data, "SCALE_BATCH", 4)
+    load_demo(scale=10)
+    before = set(Touchpoint.objects.values_list("id", "client_id"))
+
+    load_demo(scale=10)
+    load_demo(scale=12)
+
+    after = set(Touchpoint.objects.values_list("id", "client_id"))
+    new_clients = {client_id for _, client_id in after - before}
+    assert before < after
+    assert len(after - before) == 10
+    assert len(new_clients) == 2
+    assert Client.objects.filter(notes=SCALE_NOTE).count() == 12
