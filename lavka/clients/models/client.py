@@ -166,6 +166,13 @@ class Client(OwnedModel, SoftDeleteModel, VersionedModel):
         verbose_name_plural = _("clients")
         ordering = ["name", "id"]
         indexes = [
+            # The list's default order; with the access filter on top, PostgreSQL walks
+            # it in order and stops at the page size instead of sorting every row.
+            models.Index(
+                fields=["name", "id"],
+                name="client_name_id_idx",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["owner", "name"], name="client_owner_name_idx"),
             models.Index(fields=["team", "name"], name="client_team_name_idx"),
             models.Index(fields=["inn"], name="client_inn_idx", condition=~Q(inn="")),
