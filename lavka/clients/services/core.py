@@ -299,8 +299,7 @@ def client_update(
     changed = diff(before, snapshot(locked, AUDITED))
     if changed:
         locked.version += 1
-        locked.search_text = search_text_for(locked)
-        locked.save(update_fields=[*changed.keys(), "version", "updated_at", "search_text"])
+        locked.save(update_fields=[*changed.keys(), "version", "updated_at"])
         if "email" in changed or "phone" in changed:
             _sync_primary_contacts(locked)
         search_text_refresh(locked)
