@@ -45,19 +45,43 @@ def ago(value: dt.datetime | None) -> str:
     return str(naturaltime(value))
 
 
+def _model_field(name: str) -> Any:
+    """The model field an audit change's name refers to, if any (first model that has it)."""
+    from lavka.clients.models import Address, Client, Contract, Person
+    from lavka.identity.models import Role, Team, User
+
+    for model in (Client, Person, Contract, Address, User, Team, Role):
+        try:
+            return model._meta.get_field(name)
+        except Exception:  # noqa: S112 - not a field of this model; try the next
+            continue
+    return None
+
+
 @register.filter
-def audit_value(value: Any) -> str:
-    """A value from an audit event's changes, as a person reads it."""
-    if value is None:
+def audit_value(value: Any, name: str = "") -> str:
+    """A value from an audit event's changes, as a person reads it: related records by
+    their label, choices by their translated label, amounts with digit grouping."""
+    from django.utils.translation import gettext as _
+
+    if value is None or value == {} or value == []:
         return ""
     if isinstance(value, dict) and "label" in value:
         return str(value["label"])
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {audit_value(v)}" for k, v in value.items() if v not in (None, ""))
     if isinstance(value, list):
         return ", ".join(audit_value(v) for v in value)
     if isinstance(value, bool):
-        from django.utils.translation import gettext as _
-
         return _("yes") if value else _("no")
+    field = _model_field(str(name).split(".", 1)[0]) if name else None
+    if field is not None and getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if field is not None and field.get_internal_type() == "DecimalField":
+        try:
+            return num(Decimal(str(value)), field.decimal_places if Decimal(str(value)) % 1 else 0)
+        except ArithmeticError:
+            return str(value)
     return str(value)
 
 
