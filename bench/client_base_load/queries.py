@@ -1,10 +1,15 @@
-"""SQL queries per page for the load benchmark, or (--ids K) K client ids the demo
-manager can see, for wrk's card rotation. Uses LAVKA_DATABASE_URL as run.sh sets it."""
+"""SQL queries per page for the load benchmark and the time of one request at a time
+(median of 20, Django's test client, no concurrency; wall time, and this process's CPU
+time, which leaves out PostgreSQL's), or (--ids K) K client ids the
+demo manager can see, for wrk's card rotation. Uses LAVKA_DATABASE_URL as run.sh
+sets it."""
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lavka.config.settings")
 
@@ -44,7 +49,18 @@ def main() -> None:
         web.get(path, **headers)  # warm caches (sessions, tiers)
         with CaptureQueriesContext(connection) as queries:
             response = web.get(path, **headers)
-        print(f"{name:20} {path:28} status {response.status_code}  queries {len(queries)}")
+        count = len(queries)
+        times, cpu = [], []
+        for _ in range(20):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            web.get(path, **headers)
+            times.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - cpu_start) * 1000)
+        print(
+            f"{name:20} {path:28} status {response.status_code}  queries {count:2}  "
+            f"one at a time: median {statistics.median(times):.1f} ms "
+            f"(CPU {statistics.median(cpu):.1f} ms), min {min(times):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

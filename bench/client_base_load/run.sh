@@ -13,7 +13,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 DB=lavka_bench_load
 PORT=${PORT:-8790}
 DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-3s}          # per page, before the measured run; WARMUP=0 for none
 CONNECTIONS=${CONNECTIONS:-16}
+WORKERS=${WORKERS:-4}         # gunicorn processes (sync workers)
 export LAVKA_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$DB
 export LAVKA_DATA_DIR=${LAVKA_DATA_DIR:-/tmp/lavka-bench-load}
 LAVKA="$ROOT/.venv/bin/lavka"
@@ -38,8 +40,9 @@ psql -h 127.0.0.1 -U postgres "$DB" -tAc \
 # Queries per page (Django test client, logged in as the demo manager).
 "$PY" "$HERE/queries.py" | tee "$OUT/queries.txt"
 
-# The server.
-"$LAVKA" serve --port "$PORT" --no-worker --workers 4 >"$OUT/serve.log" 2>&1 &
+# The server, logging each request's own time (lavka/web/timing.py).
+LAVKA_SERVER_TIMING=1 "$LAVKA" serve --port "$PORT" --no-worker --workers "$WORKERS" \
+    >"$OUT/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 60); do
@@ -64,12 +67,24 @@ COOKIE="sessionid=$SESSION; csrftoken=$CSRF"
 IDS=$("$PY" "$HERE/queries.py" --ids 50)
 export BENCH_COOKIE="$COOKIE" BENCH_IDS="$IDS"
 
-run() {  # name, lua script
+run() {  # name, lua script, path pattern of its requests in the server log
     echo "== $1" | tee -a "$OUT/wrk.txt"
+    if [[ "$WARMUP" != "0" ]]; then
+        wrk -t4 -c"$CONNECTIONS" -d"$WARMUP" --timeout 10s -s "$HERE/$2" \
+            "http://127.0.0.1:$PORT" >/dev/null
+        sleep 0.5
+    fi
+    local before
+    before=$(wc -l <"$OUT/serve.log")
     wrk -t4 -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$HERE/$2" \
         "http://127.0.0.1:$PORT" | tee -a "$OUT/wrk.txt"
+    sleep 0.5  # the last log lines of the workers
+    tail -n +"$((before + 1))" "$OUT/serve.log" | grep -E "server-timing GET $3" \
+        | "$PY" "$HERE/server_timing.py" | tee -a "$OUT/wrk.txt"
 }
 : >"$OUT/wrk.txt"
-run "client list /clients/" list.lua
-run "client card /clients/<id>/" card.lua
-run "search as you type /search/?q=..." search.lua
+echo "workers $WORKERS, connections $CONNECTIONS, $DURATION per page after $WARMUP warm-up" \
+    | tee -a "$OUT/wrk.txt"
+run "client list /clients/" list.lua "/clients/ "
+run "client card /clients/<id>/" card.lua "/clients/[0-9]+/ "
+run "search as you type /search/?q=..." search.lua "/search/"

@@ -4,7 +4,8 @@
 
 Generates a deterministic CSV (external id, name, email, phone, INN, city, tags; about
 1% bad emails and 0.5% in-file duplicates), then for each database: a fresh data
-directory (and a recreated PostgreSQL database `lavka_bench`), `lavka migrate`, a user,
+directory (and a recreated PostgreSQL database, `lavka_bench_import` unless --pg-db),
+`lavka migrate`, a user,
 and `/usr/bin/time -v lavka import clients FILE --json --as bench`. Prints rows/s and
 the peak RSS of the import process.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LAVKA = str(Path(sys.executable).with_name("lavka"))
-PG_URL = "postgresql://postgres@127.0.0.1:5432/lavka_bench"
+PG_BASE = "postgresql://postgres@127.0.0.1:5432/"
 CITIES = ["Москва", "Санкт-Петербург", "Казань", "Новосибирск", "Екатеринбург", "Тверь"]
 WORDS = ["Ромашка", "Лютик", "Василёк", "Кактус", "Берёза", "Acme", "Globex", "Initech"]
 
@@ -71,7 +72,7 @@ def lavka(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def bench(db: str, csv_path: Path, rows: int, work: Path) -> dict[str, object]:
+def bench(db: str, csv_path: Path, rows: int, work: Path, pg_db: str) -> dict[str, object]:
     data_dir = work / f"data-{db}"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -79,11 +80,11 @@ def bench(db: str, csv_path: Path, rows: int, work: Path) -> dict[str, object]:
     env["LAVKA_DATA_DIR"] = str(data_dir)
     if db == "postgresql":
         subprocess.run(
-            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "lavka_bench"],
+            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", pg_db],
             check=True,
         )
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "lavka_bench"], check=True)
-        env["LAVKA_DATABASE_URL"] = PG_URL
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", pg_db], check=True)
+        env["LAVKA_DATABASE_URL"] = PG_BASE + pg_db
     lavka(env, "migrate")
     lavka(
         env,
@@ -132,6 +133,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--work", default="/tmp/lavka-bench-import")
+    parser.add_argument(
+        "--pg-db", default="lavka_bench_import", help="PostgreSQL database (dropped, recreated)"
+    )
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -140,7 +144,10 @@ def main() -> None:
         generate(csv_path, args.rows)
     print(f"file: {csv_path} ({csv_path.stat().st_size / 1e6:.1f} MB, {args.rows} rows)")
     for db in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
-        print(json.dumps(bench(db, csv_path, args.rows, work), ensure_ascii=False), flush=True)
+        print(
+            json.dumps(bench(db, csv_path, args.rows, work, args.pg_db), ensure_ascii=False),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,17 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from lavka import __version__
-from lavka.api import card, clients, duplicates, identity, imports, timeline
+from lavka.api import (
+    card,
+    clients,
+    duplicates,
+    files,
+    identity,
+    imports,
+    people,
+    sales,
+    timeline,
+)
 from lavka.api.auth import BrowserSession, TokenAuth
 from lavka.api.errors import install_error_handlers
 
@@ -34,3 +44,6 @@ api.add_router("/", card.router)
 api.add_router("/", timeline.router)
 api.add_router("/", imports.router)
 api.add_router("/", duplicates.router)
+api.add_router("/", people.router)
+api.add_router("/", files.router)
+api.add_router("/", sales.router)

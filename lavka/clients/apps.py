@@ -9,6 +9,9 @@ class ClientsConfig(AppConfig):
 
     def ready(self) -> None:
         from lavka.audit import trash
-        from lavka.clients.models import Client
+        from lavka.clients.models import Attachment, Client, Contract, Person
 
         trash.register(Client, label=_("Clients"))
+        trash.register(Person, label=_("People"))
+        trash.register(Contract, label=_("Contracts"))
+        trash.register(Attachment, label=_("Files"))

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from lavka.clients.models import Client
+from lavka.clients.models import Address, Client
 from lavka.clients.selectors import client_list
 from lavka.core.errors import NotPermitted
 from lavka.jobs.models import Job
@@ -51,11 +51,28 @@ COLUMNS = [
     "ogrn",
     "vat",
     "city",
+    "region",
+    "postcode",
+    "country",
+    "street",
+    "preferred_channel",
+    "preferred_time",
+    "payment_terms_days",
+    "price_list",
+    "discount_percent",
+    "credit_limit",
+    "bank_name",
+    "bank_bic",
+    "bank_account",
+    "bank_correspondent_account",
     "owner",
     "team",
     "tier",
     "tags",
     "notes",
+    "last_contact_at",
+    "next_step_at",
+    "next_step_title",
     "created_at",
 ]
 FORMATS = ("csv", "xlsx")
@@ -113,7 +130,14 @@ def _chunk_rows(chunk: list[Client]) -> Iterator[list[Any]]:
         client_id__in=[c.pk for c in chunk]
     ).values_list("client_id", "tag__name"):
         tags.setdefault(client_id, []).append(name)
+    # The primary address of each client (the one the card shows first).
+    addresses: dict[int, Address] = {}
+    for found in Address.objects.filter(client_id__in=[c.pk for c in chunk]).order_by(
+        "client_id", "-is_primary", "id"
+    ):
+        addresses.setdefault(found.client_id, found)
     for c in chunk:
+        address = addresses.get(c.pk)
         yield [
             c.pk,
             c.external_id,
@@ -135,11 +159,28 @@ def _chunk_rows(chunk: list[Client]) -> Iterator[list[Any]]:
             c.ogrn,
             c.vat,
             c.city,
+            address.region if address else "",
+            address.postcode if address else "",
+            address.country if address else "",
+            address.street if address else "",
+            c.preferred_channel,
+            c.preferred_time,
+            "" if c.payment_terms_days is None else c.payment_terms_days,
+            c.price_list,
+            "" if c.discount_percent is None else c.discount_percent,
+            "" if c.credit_limit is None else c.credit_limit,
+            c.bank_name,
+            c.bank_bic,
+            c.bank_account,
+            c.bank_correspondent_account,
             c.owner.get_username(),
             c.team.name if c.team else "",
             c.tier.code if c.tier else "",
             ", ".join(sorted(tags.get(c.pk, []))),
             c.notes,
+            c.last_contact_at.isoformat() if c.last_contact_at else "",
+            c.next_step_at.isoformat() if c.next_step_at else "",
+            c.next_step_title,
             c.created_at.isoformat(),
         ]
 

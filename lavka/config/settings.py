@@ -51,9 +51,14 @@ INSTALLED_APPS = [
     "lavka.clients",
     "lavka.search",
     "lavka.imports",
+    "lavka.sales",
 ]
 
+# Server time per request (a Server-Timing header and a log line), for benchmarks.
+SERVER_TIMING = env_bool("LAVKA_SERVER_TIMING", False)
+
 MIDDLEWARE = [
+    "lavka.web.timing.ServerTimingMiddleware",  # first, to time the rest; off by default
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -88,6 +93,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Django's form renderer, remembering each widget's HTML (see lavka/web/renderers.py).
+FORM_RENDERER = "lavka.web.renderers.MemoTemplates"
 
 # --- database -----------------------------------------------------------------
 DATABASE_URL = os.environ.get("LAVKA_DATABASE_URL", "").strip() or (

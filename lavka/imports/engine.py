@@ -10,7 +10,9 @@ INN), never per row.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,88 +25,51 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lavka.audit.services import Action, audit_record, outbox_publish
-from lavka.clients import identifiers
 from lavka.clients.exports import neutralise
-from lavka.clients.models import Client, ContactPoint, Tag, Tier, TierChange
+from lavka.clients.models import Client, ContactPoint, Contract, Tag, Tier, TierChange
 from lavka.clients.permissions import can_edit_client
 from lavka.clients.selectors.core import clients_visible_to
-from lavka.clients.services.core import client_fields_clean, search_text_for
-from lavka.core.errors import ValidationFailed
-from lavka.identity.access import Action as AccessAction
-from lavka.identity.access import Area, can_access
-from lavka.identity.models import User
+from lavka.clients.services.core import search_text_for
+from lavka.imports.cleaning import (
+    DIRECT_FIELDS,
+    EXTRA_FIELDS,
+    IMPORTED_FIELDS,
+    KIND_WORDS,
+    MATCH_KEYS,
+    SEARCH_FIELDS,
+    RowCleaner,
+    RowProblem,
+)
 from lavka.imports.models import ImportRowError, ImportRun
+from lavka.imports.pipeline import OrderedWriter
 from lavka.imports.readers import Table, open_table
-
-BATCH_SIZE = 2000
-COUNT_KEYS = ("created", "updated", "unchanged", "duplicates", "rejected")
-
-# Fields that land on the client itself; the other importable ones are handled below.
-DIRECT_FIELDS = [
-    "external_id",
-    "kind",
-    "name",
-    "legal_name",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "email",
-    "phone",
-    "website",
-    "industry",
-    "size",
-    "annual_revenue",
-    "currency",
-    "inn",
-    "kpp",
-    "ogrn",
-    "vat",
-    "city",
-    "notes",
-]
-EXTRA_FIELDS = ["mobile", "owner", "tier", "tags"]
-IMPORTED_FIELDS = [*DIRECT_FIELDS, *EXTRA_FIELDS]
-MATCH_KEYS = ("external_id", "email", "inn")
-SEARCH_FIELDS = (
-    "name",
-    "legal_name",
-    "email",
-    "phone",
-    "inn",
-    "ogrn",
-    "vat",
-    "city",
-    "external_id",
+from lavka.imports.writing import (
+    FastInsert,
+    PlannerStatistics,
+    batch_commit_settings,
+    clients_with,
+    import_session,
 )
 
-KIND_WORDS = {
-    "organisation": Client.Kind.ORGANISATION,
-    "organization": Client.Kind.ORGANISATION,
-    "company": Client.Kind.ORGANISATION,
-    "org": Client.Kind.ORGANISATION,
-    "организация": Client.Kind.ORGANISATION,
-    "компания": Client.Kind.ORGANISATION,
-    "юрлицо": Client.Kind.ORGANISATION,
-    "юр лицо": Client.Kind.ORGANISATION,
-    "юридическое лицо": Client.Kind.ORGANISATION,
-    "person": Client.Kind.PERSON,
-    "private person": Client.Kind.PERSON,
-    "individual": Client.Kind.PERSON,
-    "contact": Client.Kind.PERSON,
-    "физлицо": Client.Kind.PERSON,
-    "физ лицо": Client.Kind.PERSON,
-    "физическое лицо": Client.Kind.PERSON,
-    "частное лицо": Client.Kind.PERSON,
-}
+__all__ = [
+    "BATCH_SIZE",
+    "DIRECT_FIELDS",
+    "EXTRA_FIELDS",
+    "IMPORTED_FIELDS",
+    "KIND_WORDS",
+    "RowCleaner",
+    "RowProblem",
+    "column_fields",
+    "error_report_path",
+    "import_execute",
+    "items_process",
+    "run_table",
+]
 
+import os  # EXPERIMENT
 
-@dataclass
-class RowProblem:
-    row: int
-    column: str
-    value: str
-    reason: str
-    kind: str = "rejected"
+BATCH_SIZE = int(os.environ.get("XBATCH", "2000"))
+COUNT_KEYS = ("created", "updated", "unchanged", "duplicates", "rejected")
 
 
 CleanedCells = tuple[int, dict[str, str], dict[str, Any], list[RowProblem]]
@@ -179,129 +144,6 @@ def column_fields(run: ImportRun) -> dict[int, str]:
     }
 
 
-class RowCleaner:
-    """Turns a file row into cleaned client values, or the list of its problems.
-
-    Caches the lookups (tiers, owners) so a million rows cost a handful of queries."""
-
-    def __init__(self, *, actor: Any, header: list[str], fields: dict[int, str]) -> None:
-        self.actor = actor
-        self.header = header
-        self.fields = fields
-        self.columns = {
-            name: header[i] if i < len(header) else str(i + 1) for i, name in fields.items()
-        }
-        self.tiers: dict[str, Tier] = {}
-        for tier in Tier.objects.all():
-            self.tiers[tier.code.casefold()] = tier
-            self.tiers[tier.name.casefold()] = tier
-            self.tiers[str(tier.display_name).casefold()] = tier
-        self.owners: dict[str, User | None] = {}
-
-    def owner(self, value: str) -> User | None:
-        key = value.strip().casefold()
-        if key not in self.owners:
-            self.owners[key] = (
-                User.objects.filter(username__iexact=key).first()
-                or User.objects.filter(email__iexact=key).first()
-            )
-        return self.owners[key]
-
-    def clean(self, number: int, cells: list[str]) -> tuple[dict[str, Any], list[RowProblem]]:
-        raw, cleaned, problems = self.clean_cells(number, cells)
-        return self.resolve(number, raw, cleaned, problems)
-
-    def clean_cells(
-        self, number: int, cells: list[str]
-    ) -> tuple[dict[str, str], dict[str, Any], list[RowProblem]]:
-        """The part of cleaning that needs no database (so it can run in another
-        process): the client's own fields, tags, and the search text of a new client."""
-        raw: dict[str, str] = {}
-        for index, name in self.fields.items():
-            raw[name] = cells[index].strip() if index < len(cells) else ""
-        problems: list[RowProblem] = []
-        values: dict[str, Any] = {n: raw[n] for n in DIRECT_FIELDS if n in raw}
-        values.setdefault("name", "")
-        if "kind" in values:
-            word = identifiers.folded(values["kind"]).strip() if values["kind"] else ""
-            values["kind"] = KIND_WORDS.get(word.replace("-", " "), word) or (
-                Client.Kind.ORGANISATION
-            )
-        if raw.get("mobile") and not values.get("phone"):
-            values["phone"] = raw["mobile"]
-        try:
-            cleaned = client_fields_clean(values)
-        except ValidationFailed as exc:
-            for name, messages in exc.fields.items():
-                column_field = name
-                if name == "phone" and "phone" not in raw and "mobile" in raw:
-                    column_field = "mobile"
-                for message in messages:
-                    problems.append(
-                        RowProblem(
-                            number,
-                            self.columns.get(column_field, ""),
-                            str(raw.get(column_field, ""))[:500],
-                            str(message),
-                        )
-                    )
-            cleaned = {}
-        # An empty cell changes nothing: a new client gets the field's default, an
-        # existing one keeps its value.
-        cleaned = {k: v for k, v in cleaned.items() if v not in ("", None) or k == "name"}
-        if raw.get("tags"):
-            parts = raw["tags"].replace(";", ",").split(",")
-            cleaned["tags"] = sorted({p.strip()[:60] for p in parts if p.strip()}, key=str.casefold)
-        if not problems:
-            probe = SimpleNamespace(**{n: cleaned.get(n, "") for n in SEARCH_FIELDS})
-            cleaned["_search"] = search_text_for(probe)  # type: ignore[arg-type]
-        return raw, cleaned, problems
-
-    def resolve(
-        self, number: int, raw: dict[str, str], cleaned: dict[str, Any], problems: list[RowProblem]
-    ) -> tuple[dict[str, Any], list[RowProblem]]:
-        """Owner and tier, which need the database (cached)."""
-        if raw.get("owner"):
-            owner = self.owner(raw["owner"])
-            if owner is None:
-                problems.append(
-                    RowProblem(
-                        number,
-                        self.columns["owner"],
-                        raw["owner"][:500],
-                        _("There is no user with this name or email."),
-                    )
-                )
-            elif not can_access(
-                self.actor,
-                area=Area.CLIENTS,
-                action=AccessAction.WRITE,
-                owner_id=owner.pk,
-                team_id=owner.team_id,
-            ):
-                problems.append(
-                    RowProblem(
-                        number,
-                        self.columns["owner"],
-                        raw["owner"][:500],
-                        _("You cannot give clients to this user."),
-                    )
-                )
-            else:
-                cleaned["owner"] = owner
-        if raw.get("tier"):
-            tier = self.tiers.get(raw["tier"].casefold())
-            if tier is None:
-                problems.append(
-                    RowProblem(
-                        number, self.columns["tier"], raw["tier"][:500], _("There is no such tier.")
-                    )
-                )
-            else:
-                cleaned["tier"] = tier
-        return cleaned, problems
-
-
 class Matcher:
     """Finds what a row refers to: a client seen earlier in the file (a duplicate) or
     an existing client (by external id, then email, then INN)."""
@@ -324,6 +166,12 @@ class Matcher:
                 self.seen[key].setdefault(value.casefold(), number)
 
 
+def _typed(raw: dict[str, str], key: str, values: dict[str, Any]) -> str:
+    """A matching value as the file has it: the report shows what the user typed."""
+    found = raw.get(key) or (raw.get("mobile") if key == "phone" else "")
+    return str(found or values[key])
+
+
 def _duplicate_message(key: str, row: int) -> str:
     messages = {
         "external_id": _("Same external ID as row %(row)d."),
@@ -344,18 +192,14 @@ def _existing_phones(
 ) -> dict[str, tuple[int | None, str]]:
     """phone (E.164) -> (id, name) of the oldest live client with it, for the phones of
     the rows that would create a client; (None, "") when `actor` may not see that
-    client. Two queries per batch."""
+    client. One query per batch, two when a phone is found."""
     wanted = {values["phone"] for _n, values in rows if values.get("phone")}
     found: dict[str, tuple[int | None, str]] = {}
-    if not wanted:
+    for pk, phone, deleted_at, name in clients_with("phone", wanted, extra=", name"):
+        if deleted_at is None:
+            found[phone] = (pk, name)  # newest first: the oldest client wins
+    if not found:
         return found
-    for pk, phone, name in (
-        Client.objects.exclude(phone="")
-        .filter(phone__in=wanted)
-        .order_by("-id")
-        .values_list("id", "phone", "name")
-    ):
-        found[phone] = (pk, name)
     ids = {pk for pk, _name in found.values()}
     visible = set(clients_visible_to(actor).filter(pk__in=ids).values_list("id", flat=True))
     return {p: (pk, name) if pk in visible else (None, "") for p, (pk, name) in found.items()}
@@ -370,32 +214,44 @@ def _not_yours_message(key: str) -> str:
 
 
 def _existing(rows: list[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, int]]:
-    """key -> {value: client id} for the batch's keys, one query per key."""
+    """key -> {value: client id} of the live clients with the batch's keys, one query
+    per key."""
     found: dict[str, dict[str, int]] = {}
     for key in MATCH_KEYS:
         wanted = {values[key] for _n, values in rows if values.get(key)}
         ids: dict[str, int] = {}
-        if wanted:
-            manager: Any = Client.objects if key == "external_id" else Client.all_objects
-            for pk, value, deleted_at in (
-                # Shaped so that both databases use the key's partial index (external
-                # id: WHERE <> '' AND deleted_at IS NULL; email, INN: WHERE <> '') rather
-                # than scanning every live client through the deleted_at index; trashed
-                # clients are skipped here.
-                manager.exclude(**{key: ""})
-                .filter(**{f"{key}__in": wanted})
-                .order_by("-id")
-                .values_list("id", key, "deleted_at")
-            ):
-                if deleted_at is not None:
-                    continue
-                ids[value] = pk  # ordered by -id: the oldest client wins
+        for pk, value, deleted_at in clients_with(key, wanted, live_only=key == "external_id"):
+            if deleted_at is None:
+                ids[value] = pk  # newest first: the oldest client wins
         found[key] = ids
     return found
 
 
 def _compare_fields(values: dict[str, Any]) -> list[str]:
     return [n for n in values if n in DIRECT_FIELDS]
+
+
+@dataclass
+class BatchPlan:
+    """What a batch will do, decided before anything is written: the rows' outcomes
+    and problems, the clients to create and to update."""
+
+    first_row: int
+    last_row: int
+    result: BatchResult
+    to_create: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    created_rows: list[int] = field(default_factory=list)
+    to_update: list[tuple[Client, dict[str, Any], set[str]]] = field(default_factory=list)
+    tag_ids: dict[str, int] = field(default_factory=dict)  # folded name -> tag id
+
+    @property
+    def moves_keys(self) -> bool:
+        """Whether an update changes what later rows are matched on: then the next
+        batch is matched only after this one has committed."""
+        return any(changed & KEY_FIELDS for _c, _v, changed in self.to_update)
+
+
+KEY_FIELDS = {*MATCH_KEYS, "phone"}
 
 
 class Importer:
@@ -438,11 +294,24 @@ class Importer:
         """Validate and match one batch; when not a dry run, write it (the caller holds
         the transaction). `precleaned`: the batch's `clean_cells` results, computed
         elsewhere (another process)."""
+        plan = self.plan(batch, precleaned)
+        if not self.dry_run:
+            self.write(plan)
+        return plan.result
+
+    def plan(
+        self, batch: list[tuple[int, list[str]]], precleaned: list[CleanedCells] | None = None
+    ) -> BatchPlan:
+        """Validate and match one batch against the file so far and the database;
+        writes nothing but the tags the batch needs (unless a dry run)."""
         result = BatchResult()
+        plan = BatchPlan(first_row=batch[0][0], last_row=batch[-1][0], result=result)
         good: list[tuple[int, dict[str, Any]]] = []
+        typed: dict[int, dict[str, str]] = {}  # row -> cells as typed, for the report
         if precleaned is None:
             precleaned = [(n, *self.cleaner.clean_cells(n, cells)) for n, cells in batch]
         for number, raw, cleaned, cell_problems in precleaned:
+            typed[number] = raw
             values, problems = self.cleaner.resolve(number, raw, cleaned, cell_problems)
             if problems:
                 result.problems.extend(problems)
@@ -456,7 +325,7 @@ class Importer:
                     RowProblem(
                         number,
                         self.cleaner.columns.get(key, ""),
-                        str(values[key])[:500],
+                        _typed(typed.get(number, {}), key, values)[:500],
                         _duplicate_message(key, earlier),
                         kind="duplicate",
                     )
@@ -474,19 +343,19 @@ class Importer:
                 if pk is not None:
                     matched[number] = pk
                     break
-        clients = {
-            c.pk: c
-            for c in Client.objects.filter(pk__in=set(matched.values())).select_related("tier")
-        }
+        clients: dict[int, Client] = {}
+        if matched:
+            clients = {
+                c.pk: c
+                for c in Client.objects.filter(pk__in=set(matched.values())).select_related("tier")
+            }
         tags_now: dict[int, list[str]] = {}
         if clients and any("tags" in v for _n, v in good):
             for client_id, name in Client.tags.through.objects.filter(
                 client_id__in=list(clients)
             ).values_list("client_id", "tag__name"):
                 tags_now.setdefault(client_id, []).append(name)
-        to_create: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        created_rows: list[int] = []
-        to_update: list[tuple[Client, dict[str, Any], set[str]]] = []
+        phone_column = self.cleaner.columns.get("phone", self.cleaner.columns.get("mobile", ""))
         # A new client whose phone an existing client already has is reported, not
         # created twice (fuzzy names are left to the background duplicates scan).
         phones = _existing_phones([(n, v) for n, v in good if n not in matched], self.actor)
@@ -498,10 +367,8 @@ class Importer:
                     result.problems.append(
                         RowProblem(
                             number,
-                            self.cleaner.columns.get(
-                                "phone", self.cleaner.columns.get("mobile", "")
-                            ),
-                            str(values["phone"])[:500],
+                            phone_column,
+                            _typed(typed.get(number, {}), "phone", values)[:500],
                             _same_phone_message(*same_phone),
                             kind="duplicate",
                         )
@@ -514,10 +381,8 @@ class Importer:
                     result.problems.append(
                         RowProblem(
                             number,
-                            self.cleaner.columns.get(
-                                "phone", self.cleaner.columns.get("mobile", "")
-                            ),
-                            str(values["phone"])[:500],
+                            phone_column,
+                            _typed(typed.get(number, {}), "phone", values)[:500],
                             _("Same phone as row %(row)d.") % {"row": phone_row},
                             kind="duplicate",
                         )
@@ -527,8 +392,9 @@ class Importer:
                     continue
                 if values.get("phone"):
                     self.new_phones[values["phone"]] = number
-                to_create.append((self._new_client(values), values))
-                created_rows.append(number)
+                plan.to_create.append((self._new_client(values), values))
+                plan.created_rows.append(number)
+                result.outcomes[number] = ("created", None)
                 continue
             if pk in self.matcher.touched:
                 key = next(k for k in MATCH_KEYS if existing[k].get(values.get(k) or "") == pk)
@@ -536,7 +402,7 @@ class Importer:
                     RowProblem(
                         number,
                         self.cleaner.columns.get(key, ""),
-                        str(values[key])[:500],
+                        _typed(typed.get(number, {}), key, values)[:500],
                         _("Same client as row %(row)d.") % {"row": self.matcher.touched[pk]},
                         kind="duplicate",
                     )
@@ -552,7 +418,7 @@ class Importer:
                     RowProblem(
                         number,
                         self.cleaner.columns.get(key, ""),
-                        str(values[key])[:500],
+                        _typed(typed.get(number, {}), key, values)[:500],
                         _not_yours_message(key),
                     )
                 )
@@ -561,19 +427,20 @@ class Importer:
                 continue
             changed = self._apply(client, values, sorted(tags_now.get(pk, []), key=str.casefold))
             if changed:
-                to_update.append((client, values, changed))
+                plan.to_update.append((client, values, changed))
                 result.counts["updated"] += 1
                 result.outcomes[number] = ("updated", pk)
             else:
                 result.counts["unchanged"] += 1
                 result.outcomes[number] = ("unchanged", pk)
-        result.counts["created"] += len(to_create)
+        result.counts["created"] += len(plan.to_create)
         if not self.dry_run:
-            self._write(result, to_create, to_update)
-        for i, number in enumerate(created_rows):
-            new_id = result.created_ids[i] if result.created_ids else None
-            result.outcomes[number] = ("created", new_id)
-        return result
+            names = {n for _r, v in plan.to_create for n in v.get("tags", [])}
+            names.update(n for _c, v, ch in plan.to_update if "tags" in ch for n in v["tags"])
+            if names:
+                tags = self._tag_objects(names)
+                plan.tag_ids = {n.casefold(): tags[n.casefold()].pk for n in names}
+        return plan
 
     def _new_client(self, values: dict[str, Any]) -> dict[str, Any]:
         """The new client's column values ({attname: value}) for FastInsert."""
@@ -621,19 +488,19 @@ class Importer:
                     self.tags[folded_name] = Tag.objects.create(name=name)
         return self.tags
 
-    def _write(
-        self,
-        result: BatchResult,
-        to_create: list[tuple[dict[str, Any], dict[str, Any]]],
-        to_update: list[tuple[Client, dict[str, Any], set[str]]],
-    ) -> None:
+    def write(self, plan: BatchPlan) -> None:
+        """Write a planned batch (the caller holds the transaction). Touches no state
+        of the importer, so it may run on another thread than `plan`."""
+        result = plan.result
         actor_user = self.actor if getattr(self.actor, "is_authenticated", False) else None
-        if to_create:
-            ids = FastInsert(Client).insert([row for row, _v in to_create])
+        if plan.to_create:
+            ids = FastInsert(Client).insert([row for row, _v in plan.to_create])
             result.created_ids = ids
+            for number, pk in zip(plan.created_rows, ids, strict=True):
+                result.outcomes[number] = ("created", pk)
             points: list[dict[str, Any]] = []
             tier_changes: list[dict[str, Any]] = []
-            for pk, (row, _values) in zip(ids, to_create, strict=True):
+            for pk, (row, _values) in zip(ids, plan.to_create, strict=True):
                 for kind, key in (
                     (ContactPoint.Kind.EMAIL, "email"),
                     (ContactPoint.Kind.PHONE, "phone"),
@@ -650,125 +517,68 @@ class Importer:
                             "changed_by_id": getattr(actor_user, "pk", None),
                         }
                     )
-            if points:
-                FastInsert(ContactPoint).insert(points)
-            if tier_changes:
-                FastInsert(TierChange).insert(tier_changes)
-            self._set_tags(
-                [(pk, v) for pk, (_row, v) in zip(ids, to_create, strict=True) if v.get("tags")]
+            FastInsert(ContactPoint).insert(points)
+            FastInsert(TierChange).insert(tier_changes)
+            _set_tags(
+                [(pk, v) for pk, (_row, v) in zip(ids, plan.to_create, strict=True)],
+                plan.tag_ids,
             )
-        if to_update:
-            now = timezone.now()
-            fields: set[str] = set()
-            for client, _values, changed in to_update:
-                client.version += 1
-                client.updated_at = now
-                client.search_text = search_text_for(client)
-                fields.update(changed - {"tags"})
-            Client.objects.bulk_update(
-                [c for c, _v, _ch in to_update],
-                sorted(fields | {"version", "updated_at", "search_text"}),
-                batch_size=500,
-            )
-            result.updated_ids = [c.pk for c, _v, _ch in to_update]
-            from lavka.clients.services.core import _sync_primary_contacts
+        if plan.to_update:
+            self._write_updates(plan, actor_user)
 
-            for client, _values, changed in to_update:
-                if "email" in changed or "phone" in changed:
-                    _sync_primary_contacts(client)
-            TierChange.objects.bulk_create(
-                TierChange(
-                    client=c,
-                    from_tier=getattr(c, "_import_old_tier", None),
-                    to_tier=c.tier,
-                    changed_by=actor_user,
-                    reason=_("Import")[:300],
-                )
-                for c, _v, changed in to_update
-                if "tier" in changed
-            )
-            tagged = [(c.pk, v) for c, v, changed in to_update if "tags" in changed]
-            through = Client.tags.through
-            through.objects.filter(client_id__in=[pk for pk, _v in tagged]).delete()
-            self._set_tags(tagged)
+    def _write_updates(self, plan: BatchPlan, actor_user: Any) -> None:
+        from lavka.clients.services.core import _sync_primary_contacts
 
-    def _set_tags(self, items: list[tuple[int, dict[str, Any]]]) -> None:
-        if not items:
-            return
-        tags = self._tag_objects({n for _c, v in items for n in v.get("tags", [])})
-        pairs = {(pk, tags[n.casefold()].pk) for pk, v in items for n in v.get("tags", [])}
-        FastInsert(Client.tags.through).insert(
-            [{"client_id": pk, "tag_id": tag_id} for pk, tag_id in sorted(pairs)]
-        )
-
-
-class FastInsert:
-    """Multi-row INSERT ... RETURNING id built directly, for the hot path: Django's
-    bulk_create spends most of an import's time compiling SQL. Columns not given take
-    the field's default (evaluated once per batch)."""
-
-    ROWS_PER_STATEMENT = 400
-
-    def __init__(self, model: type[Any]) -> None:
-        self.model = model
-        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        to_update = plan.to_update
         now = timezone.now()
-        self.defaults: dict[str, Any] = {}
-        for f in self.fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                value: Any = now
-            else:
-                value = f.get_default()  # "" for text fields without a default
-            self.defaults[f.attname] = (
-                f.get_db_prep_save(value, connection) if value is not None else None
-            )
-        qn = connection.ops.quote_name
-        self.head = (
-            f"INSERT INTO {qn(model._meta.db_table)} "  # noqa: S608 (names from the model)
-            f"({', '.join(qn(f.column) for f in self.fields)}) VALUES "
+        fields: set[str] = set()
+        ids = [c.pk for c, _v, _ch in to_update]
+        # The search text keeps every contact point and contract number, as
+        # clients.services.core.search_text_refresh makes it.
+        extra: dict[int, list[str]] = {}
+        for client_id, value in ContactPoint.objects.filter(client_id__in=ids).values_list(
+            "client_id", "value"
+        ):
+            extra.setdefault(client_id, []).append(value.lstrip("+"))
+        for client_id, number in Contract.objects.filter(client_id__in=ids).values_list(
+            "client_id", "number"
+        ):
+            extra.setdefault(client_id, []).append(number)
+        for client, _values, changed in to_update:
+            client.version += 1
+            client.updated_at = now
+            client.search_text = search_text_for(client, extra.get(client.pk))
+            fields.update(changed - {"tags"})
+        Client.objects.bulk_update(
+            [c for c, _v, _ch in to_update],
+            sorted(fields | {"version", "updated_at", "search_text"}),
+            batch_size=500,
         )
-        self.one = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
-        self.tail = f" RETURNING {qn(model._meta.pk.column)}"
-
-    def insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert rows ({attname: python value}); their ids, in order."""
-        if not rows:
-            return []
-        if connection.vendor == "postgresql":
-            return self._copy(rows)
-        ids: list[int] = []
-        names = [f.attname for f in self.fields]
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), self.ROWS_PER_STATEMENT):
-                part = rows[start : start + self.ROWS_PER_STATEMENT]
-                params: list[Any] = []
-                for row in part:
-                    merged = {**self.defaults, **row}
-                    params.extend(merged[n] for n in names)
-                cursor.execute(self.head + ", ".join([self.one] * len(part)) + self.tail, params)
-                ids.extend(r[0] for r in cursor.fetchall())
-        return ids
-
-    def _copy(self, rows: list[dict[str, Any]]) -> list[int]:
-        """PostgreSQL: take the ids from the table's sequence in one query, then COPY
-        the rows in, which is several times faster than INSERT."""
-        table = self.model._meta.db_table
-        pk = self.model._meta.pk.column
-        qn = connection.ops.quote_name
-        names = [f.attname for f in self.fields]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, pk, len(rows)],
+        plan.result.updated_ids = ids
+        for client, _values, changed in to_update:
+            if "email" in changed or "phone" in changed:
+                _sync_primary_contacts(client)
+        TierChange.objects.bulk_create(
+            TierChange(
+                client=c,
+                from_tier=getattr(c, "_import_old_tier", None),
+                to_tier=c.tier,
+                changed_by=actor_user,
+                reason=_("Import")[:300],
             )
-            ids = [r[0] for r in cursor.fetchall()]
-            columns = ", ".join(qn(c) for c in [pk, *(f.column for f in self.fields)])
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-            with raw.copy(f"COPY {qn(table)} ({columns}) FROM STDIN") as copy:
-                for pk_value, row in zip(ids, rows, strict=True):
-                    merged = {**self.defaults, **row}
-                    copy.write_row([pk_value, *(merged[n] for n in names)])
-        return ids
+            for c, _v, changed in to_update
+            if "tier" in changed
+        )
+        tagged = [(c.pk, v) for c, v, changed in to_update if "tags" in changed]
+        Client.tags.through.objects.filter(client_id__in=[pk for pk, _v in tagged]).delete()
+        _set_tags(tagged, plan.tag_ids)
+
+
+def _set_tags(items: list[tuple[int, dict[str, Any]]], tag_ids: dict[str, int]) -> None:
+    pairs = {(pk, tag_ids[n.casefold()]) for pk, v in items for n in v.get("tags", [])}
+    FastInsert(Client.tags.through).insert(
+        [{"client_id": pk, "tag_id": tag_id} for pk, tag_id in sorted(pairs)]
+    )
 
 
 def _problem_rows(run: ImportRun, problems: list[RowProblem]) -> list[ImportRowError]:
@@ -797,8 +607,10 @@ def import_execute(
 
     Not a dry run: every batch commits on its own with the run's checkpoint and counts.
     Dry run: nothing is written but the run's counts and row errors, replaced whole.
-    `workers` > 0 validates rows in that many forked processes: only from a
-    single-threaded program (the command line), never inside a threaded worker."""
+    `workers` > 0 validates rows in that many forked processes and, outside a
+    transaction, writes batches on background threads while the next ones are
+    matched: only from a single-threaded program (the command line), never inside a
+    threaded worker."""
     if dry_run:
         start_after = 0
         counts = empty_counts()
@@ -813,6 +625,7 @@ def import_execute(
             counts = empty_counts()
             ImportRowError.objects.filter(run=run).delete()
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+        run.counts = counts
     importer = Importer(run=run, actor=actor, dry_run=dry_run)
     if start_after and not dry_run:
         importer.matcher = _matcher_before(run, importer)
@@ -823,47 +636,35 @@ def import_execute(
         if workers > 0
         else ((b, None) for b in batches)
     )
-    for batch, precleaned in stream:
+    statistics = PlannerStatistics()
+    with import_session(), _fewer_collections(workers > 0):
         if dry_run:
-            result = importer.process(batch, precleaned)
-            ImportRowError.objects.bulk_create(_problem_rows(run, result.problems))
-        else:
-            with transaction.atomic():
+            for batch, precleaned in stream:
                 result = importer.process(batch, precleaned)
                 ImportRowError.objects.bulk_create(_problem_rows(run, result.problems))
                 for key in COUNT_KEYS:
                     counts[key] += result.counts[key]
-                ImportRun.objects.filter(pk=run.pk).update(
-                    committed_row=batch[-1][0], counts=counts
-                )
-                run.committed_row = batch[-1][0]
-                audit_record(
-                    action=Action.UPDATE,
-                    subject=run,
-                    actor=actor,
-                    changes={
-                        "batch": [batch[0][0], batch[-1][0]],
-                        "counts": result.counts,
-                        "created": result.created_ids,
-                        "updated": result.updated_ids,
-                    },
-                    meta={"via": "import"},
-                )
-                if result.created_ids or result.updated_ids:
-                    outbox_publish(
-                        kind="clients.imported",
-                        payload={
-                            "run_id": run.pk,
-                            "created": result.created_ids,
-                            "updated": result.updated_ids,
-                        },
-                    )
-        if dry_run:
-            for key in COUNT_KEYS:
-                counts[key] += result.counts[key]
-        done = batch[-1][0]
-        if progress is not None:
-            progress(done, run.options.get("last_row"))
+                done = batch[-1][0]
+                if progress is not None:
+                    progress(done, run.options.get("last_row"))
+        elif workers > 0 and not connection.in_atomic_block:
+            # Other threads' connections could not see a caller's open transaction
+            # (nor commit batches apart from it), so only outside one.
+            done = _import_pipelined(run, actor, importer, stream, statistics, progress) or done
+            counts = dict(run.counts)
+        else:
+            for batch, precleaned in stream:
+                with transaction.atomic():
+                    batch_commit_settings()
+                    plan = importer.plan(batch, precleaned)
+                    importer.write(plan)
+                    counts = _batch_commit(run, actor, plan)
+                run.committed_row, run.counts = plan.last_row, counts
+                statistics.rows_added(len(plan.result.created_ids))
+                done = plan.last_row
+                if progress is not None:
+                    progress(done, run.options.get("last_row"))
+            counts = dict(run.counts)
     run.counts = {**counts, "dry_run": True} if dry_run else counts
     report = error_report_write(run)
     updates: dict[str, Any] = {"counts": run.counts, "error_report": report}
@@ -872,6 +673,115 @@ def import_execute(
     ImportRun.objects.filter(pk=run.pk).update(**updates)
     run.error_report = report
     return {"counts": run.counts, "error_report": report, "last_row": done}
+
+
+@contextlib.contextmanager
+def _fewer_collections(enabled: bool) -> Iterator[None]:
+    """Python's cycle collector, left as it is, spends a tenth of an import walking
+    the program's long-lived objects again and again as each batch allocates and
+    frees its rows. Set those aside (gc.freeze) and collect the young generation
+    less often. Process-wide, so only in a single-threaded program (`workers` > 0)."""
+    if not enabled:
+        yield
+        return
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def _batch_commit(run: ImportRun, actor: Any, plan: BatchPlan) -> dict[str, int]:
+    """The rest of a written batch's transaction: its row errors, the run's checkpoint
+    and counts, one audit event and one outbox event. The run's counts with the
+    batch's: the caller sets them on `run` once the transaction has committed, so a
+    batch that rolls back is not counted."""
+    result = plan.result
+    ImportRowError.objects.bulk_create(_problem_rows(run, result.problems))
+    counts = {key: run.counts.get(key, 0) + result.counts[key] for key in COUNT_KEYS}
+    ImportRun.objects.filter(pk=run.pk).update(committed_row=plan.last_row, counts=counts)
+    audit_record(
+        action=Action.UPDATE,
+        subject=run,
+        actor=actor,
+        changes={
+            "batch": [plan.first_row, plan.last_row],
+            "counts": result.counts,
+            "created": result.created_ids,
+            "updated": result.updated_ids,
+        },
+        meta={"via": "import"},
+    )
+    if result.created_ids or result.updated_ids:
+        outbox_publish(
+            kind="clients.imported",
+            payload={
+                "run_id": run.pk,
+                "created": result.created_ids,
+                "updated": result.updated_ids,
+            },
+        )
+    return counts
+
+
+WRITER_THREADS = {"postgresql": 2, "sqlite": 1}
+
+
+def _import_pipelined(
+    run: ImportRun,
+    actor: Any,
+    importer: Importer,
+    stream: Iterable[tuple[list[tuple[int, list[str]]], list[CleanedCells] | None]],
+    statistics: PlannerStatistics,
+    progress: Callable[[int, int | None], None] | None,
+) -> int:
+    """The batches planned here and written on background threads (`OrderedWriter`):
+    on PostgreSQL two transactions at a time, so that both cores do the database's
+    share (index upkeep, constraint checks); on SQLite, which has one writer, the
+    database works while the next batch is matched. The last committed row."""
+
+    def write(plan: BatchPlan, turn: Callable[[], None]) -> None:
+        with transaction.atomic():
+            batch_commit_settings()
+            importer.write(plan)
+            turn()  # the batches before this one have committed
+            counts = _batch_commit(run, actor, plan)
+        run.committed_row, run.counts = plan.last_row, counts
+
+    writer = OrderedWriter(write=write, threads=WRITER_THREADS.get(connection.vendor, 1))
+    last_rows: list[int] = []
+    created: list[int] = []
+    reported = 0
+
+    def committed_so_far() -> int:
+        nonlocal reported
+        count = writer.committed
+        statistics.rows_added(sum(created[reported:count]))
+        reported = count
+        return last_rows[count - 1] if count else 0
+
+    try:
+        for batch, precleaned in stream:
+            plan = importer.plan(batch, precleaned)
+            writer.submit(plan)
+            last_rows.append(plan.last_row)
+            created.append(len(plan.to_create))
+            if plan.moves_keys:
+                writer.drain()
+            if progress is not None:
+                progress(committed_so_far() or run.committed_row, run.options.get("last_row"))
+    except BaseException:
+        # Let the batches already handed over commit (or fail) before giving up.
+        with contextlib.suppress(BaseException):
+            writer.close()
+        raise
+    writer.close()
+    committed_so_far()
+    return last_rows[-1] if last_rows else 0
 
 
 def _matcher_before(run: ImportRun, importer: Importer) -> Matcher:

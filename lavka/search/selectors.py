@@ -40,6 +40,10 @@ _WORD = re.compile(r"[^\s]+")
 FUZZY_MIN = 72  # mean best-token similarity a fuzzy candidate needs (0-100)
 PG_WORD_SIMILARITY = 0.4
 MIN_LENGTH = 3  # shorter queries can use no trigram index: they would scan the table
+# The fuzzy pass needs a word this long: a misspelt shorter word shares too few
+# trigrams with the right one to be found (see the README's table), and looking costs a
+# read of every row that merely shares a trigram (thousands at a million rows).
+FUZZY_WORD = 5
 
 
 @dataclass
@@ -118,30 +122,78 @@ def _sqlite_candidates(
 
 TSV = "(to_tsvector('russian'::regconfig, {col}) || to_tsvector('english'::regconfig, {col}))"
 
+# The columns the search reads and shows, per table: a candidate is built from these
+# alone (a client has some fifty columns, and its owner, team and tier are not shown).
+SHOWN_FIELDS = {
+    "clients_client": ("kind", "name", "city", "email", "phone", "inn", "search_text"),
+    "clients_person": ("first_name", "middle_name", "last_name", "email", "phone", "search_text"),
+}
+
 
 def _pg_candidates(
-    qs: QuerySet[Any], table: str, words: list[str], *, fuzzy: bool
+    qs: QuerySet[Any], table: str, variants: list[list[str]], *, fuzzy: bool, limit: int
 ) -> QuerySet[Any]:
-    """Rows the GIN indexes find, in no particular order: ordering by similarity
-    would score every match (tens of thousands for a common word at a million rows),
-    while an unordered LIMIT stops at the first CANDIDATES; rapidfuzz ranks them."""
+    """Rows the GIN indexes find for any of the query's readings (one query, an OR of
+    them), in no particular order: ordering by similarity would score every match
+    (tens of thousands for a common word at a million rows), while an unordered LIMIT
+    stops at the first candidates; rapidfuzz ranks them. The fuzzy query is a union of
+    at most `limit` similar spellings and `limit` word forms."""
     col = f"{table}.search_text"
-    phrase = " ".join(words)
     if not fuzzy:
-        for word in words:
-            qs = qs.filter(search_text__contains=word)
-        return qs.order_by()
-    condition = f"(%s <%% {col}"
-    params: list[Any] = [phrase]
-    if table == "clients_client":
-        condition += (
-            f" OR {TSV.format(col=col)} @@ "
-            "(plainto_tsquery('russian'::regconfig, %s)"
-            " || plainto_tsquery('english'::regconfig, %s))"
+        matches = Q(pk__in=[])
+        for words in variants:
+            every = Q()
+            for word in words:
+                every &= Q(search_text__contains=word)
+            matches |= every
+        return qs.filter(matches).order_by()
+    similar: list[str] = []
+    similar_params: list[Any] = []
+    forms: list[str] = []
+    forms_params: list[Any] = []
+    for words in variants:
+        phrase = " ".join(words)
+        similar.append(f"%s <%% {col}")
+        similar_params.append(phrase)
+        if table == "clients_client":
+            forms.append(
+                f"{TSV.format(col=col)} @@ "
+                "(plainto_tsquery('russian'::regconfig, %s)"
+                " || plainto_tsquery('english'::regconfig, %s))"
+            )
+            forms_params += [phrase, phrase]
+    by_similarity = qs.filter(
+        RawSQL("(" + " OR ".join(similar) + ")", similar_params, output_field=BooleanField())  # noqa: S611 - bound parameters
+    ).order_by()
+    if not forms:
+        return by_similarity
+    # Word forms apart, as a second branch of one query: in one OR with the lossy
+    # trigram condition, every trigram candidate would be rechecked against both,
+    # computing two text vectors per candidate row.
+    by_form = qs.filter(
+        RawSQL("(" + " OR ".join(forms) + ")", forms_params, output_field=BooleanField())  # noqa: S611 - bound parameters
+    ).order_by()
+    return by_similarity[:limit].union(by_form[:limit], all=True)
+
+
+def _pg_word_similarity() -> None:
+    """Set pg_trgm's word similarity threshold for this connection, once: in
+    autocommit the setting stays with the connection; inside a transaction (which may
+    roll it back) it is set every time."""
+    raw = connection.connection
+    if not connection.in_atomic_block and getattr(raw, "_lavka_word_similarity", None) == (
+        PG_WORD_SIMILARITY
+    ):
+        return
+    with connection.cursor() as cursor:
+        # Word similarity of a transliterated spelling ("nortvind" ~ "northwind") is
+        # around 0.45; the default threshold of 0.6 would miss it.
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",
+            [str(PG_WORD_SIMILARITY)],
         )
-        params += [phrase, phrase]
-    condition += ")"
-    return qs.filter(RawSQL(condition, params, output_field=BooleanField())).order_by()  # noqa: S611 - bound parameters
+    if not connection.in_atomic_block:
+        raw._lavka_word_similarity = PG_WORD_SIMILARITY  # type: ignore[union-attr]
 
 
 def _score(words: list[str], text: str) -> tuple[float, bool]:
@@ -165,39 +217,63 @@ def _score(words: list[str], text: str) -> tuple[float, bool]:
 def _search_model(
     qs: QuerySet[Any], table: str, variants: list[list[str]], limit: int
 ) -> list[tuple[Any, float, bool]]:
-    """Exact (substring) matches first, variant by variant; the fuzzy pass only when
-    they are fewer than `limit`. Each query hands at most `5 * limit` (>= 40) rows
-    to the re-scoring."""
+    """Exact (substring) matches first; the fuzzy pass only when they are fewer than
+    `limit` and a word has FUZZY_WORD letters. Readings are tried in order (as typed
+    first), the next only while fewer than `limit` are found; on PostgreSQL the fuzzy
+    pass is one query for all of them. Each reading hands at most `limit` exact rows,
+    or `5 * limit` (>= 40) fuzzy ones, to the re-scoring."""
     pg = connection.vendor == "postgresql"
-    candidates_per_query = max(5 * limit, 40)
+    fields = SHOWN_FIELDS.get(table)
+    if fields:
+        qs = qs.select_related(None).only(*fields)
     found: dict[int, tuple[Any, float, bool]] = {}
-    for fuzzy in (False, True):
-        if fuzzy and pg:
-            # Word similarity of a transliterated spelling ("nortvind" ~ "northwind")
-            # is around 0.45; the default threshold of 0.6 would miss it.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",
-                    [str(PG_WORD_SIMILARITY)],
-                )
-        for words in variants:
-            if fuzzy and (
-                (len(words) == 1 and words[0].isdigit()) or all(len(w) < 4 for w in words)
-            ):
+
+    def consider(objects: Any, readings: list[list[str]]) -> None:
+        for obj in objects:
+            score, exact = max(_score(words, obj.search_text) for words in readings)
+            if not exact and score < FUZZY_MIN:
                 continue
-            if pg:
-                candidates = _pg_candidates(qs, table, words, fuzzy=fuzzy)
-            else:
+            previous = found.get(obj.pk)
+            if previous is None or previous[1] < score:
+                found[obj.pk] = (obj, score, exact)
+
+    for fuzzy in (False, True):
+        readings = [
+            words
+            for words in variants
+            if not (
+                fuzzy
+                and (
+                    (len(words) == 1 and words[0].isdigit())
+                    or all(len(w) < FUZZY_WORD for w in words)
+                )
+            )
+        ]
+        if not readings:
+            continue
+        # Every exact candidate scores 100: `limit` of them are as good as more. Fuzzy
+        # ones are ranked by their score, so more are looked at.
+        per_reading = max(5 * limit, 40) if fuzzy else limit
+        if pg and fuzzy:
+            # One query for every reading: the scores rank what it finds.
+            _pg_word_similarity()
+            wanted = per_reading * len(readings)
+            candidates = _pg_candidates(qs, table, readings, fuzzy=True, limit=wanted)
+            consider(candidates[: 2 * wanted], readings)
+        elif pg:
+            # Exact matches all score 100: the query as typed goes first, and its
+            # other alphabet only when it leaves room ("Ольг" finds Ольга before Volga).
+            for words in readings:
+                candidates = _pg_candidates(qs, table, [words], fuzzy=False, limit=per_reading)
+                consider(candidates[:per_reading], [words])
+                if len(found) >= limit:
+                    break
+        else:
+            for words in readings:
                 candidates = _sqlite_candidates(qs, table, words, fuzzy=fuzzy)
-            for obj in candidates[:candidates_per_query]:
-                score, exact = _score(words, obj.search_text)
-                if not exact and score < FUZZY_MIN:
-                    continue
-                previous = found.get(obj.pk)
-                if previous is None or previous[1] < score:
-                    found[obj.pk] = (obj, score, exact)
-            if len(found) >= limit:
-                break
+                consider(candidates[:per_reading], [words])
+                if len(found) >= limit:
+                    break
         if len(found) >= limit:
             break
     return sorted(found.values(), key=lambda hit: (-hit[1], str(hit[0])))[:limit]
@@ -242,6 +318,7 @@ def search_everything(*, viewer: Any, query: str, limit: int = 8) -> SearchResul
     if len(number) >= 2:
         contracts = (
             Contract.objects.select_related("client")
+            .only("number", "subject", "client__name")
             .filter(client__in=clients.values("pk"))
             .annotate(number_lower=Lower("number"))
             .filter(_contract_number_matches(number))

@@ -24,7 +24,7 @@ class NavItem:
 NAV = [
     NavItem("home", _("Home"), "home", "home"),
     NavItem("clients", _("Clients"), "clients:list", "users", area=Area.CLIENTS),
-    NavItem("sales", _("Sales"), "area", "trending-up", area=Area.SALES),
+    NavItem("sales", _("Sales"), "sales:board", "trending-up", area=Area.SALES),
     NavItem("keyaccounts", _("Key accounts"), "area", "star", area=Area.KEY_ACCOUNTS),
     NavItem("marketing", _("Marketing"), "area", "megaphone", area=Area.MARKETING),
     NavItem("service", _("Service"), "area", "life-buoy", area=Area.SERVICE),

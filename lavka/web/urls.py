@@ -69,7 +69,9 @@ urlpatterns = [
     path("settings/", include(settings_urls)),
     path("jobs/", include(jobs_urls)),
     path("", include("lavka.web.views.card")),
+    path("", include("lavka.web.views.card_people")),
     path("", include("lavka.web.views.timeline")),
     path("", include("lavka.web.views.imports")),
     path("", include("lavka.web.views.duplicates")),
+    path("", include("lavka.web.views.sales")),
 ]

@@ -5,8 +5,9 @@ import pytest
 from lavka.audit import outbox, trash
 from lavka.audit.models import AuditEvent, AuditLogIsAppendOnly, OutboxEvent
 from lavka.audit.selectors import audit_event_list, audit_events_visible_to
-from lavka.clients.models import Client
+from lavka.clients.models import Client, Person
 from lavka.clients.services import client_create, client_delete
+from lavka.clients.services.blocks import person_create, person_remove
 from lavka.core.errors import NotFound, NotPermitted
 from tests.factories import ClientFactory
 
@@ -83,6 +84,27 @@ def test_deleted_client_goes_to_trash_and_an_administrator_restores_it(org):
         "restore",
         "delete",
     ]
+
+
+def test_people_contracts_and_files_go_to_the_trash_too_and_come_back_whole(org):
+    client = ClientFactory(owner=org.rep, name="Ромашка")
+    person = person_create(
+        actor=org.rep, organisation=client, first_name="Анна", last_name="Петрова", job_title="CFO"
+    )
+    person_remove(actor=org.rep, person=person)
+
+    assert {kind.key for kind in trash.kinds()} >= {
+        "clients.client",
+        "clients.person",
+        "clients.contract",
+        "clients.attachment",
+    }
+    assert [str(p) for p in trash.trash_items_visible_to(org.admin, key="clients.person")] == [
+        "Анна Петрова"
+    ]
+    trash.trash_restore(actor=org.admin, key="clients.person", object_id=person.pk)
+
+    assert Person.objects.get(pk=person.pk).employments.get().organisation == client
 
 
 def test_a_non_administrator_cannot_see_or_restore_the_trash(org):

@@ -7,6 +7,7 @@ import pytest
 from lavka.clients.models import DuplicateCandidate
 from lavka.clients.selectors.duplicates import duplicate_list, name_block, name_key
 from lavka.clients.services import client_create, client_update
+from lavka.clients.services.blocks import contact_point_add
 from lavka.clients.services.duplicates import (
     duplicate_dismiss,
     duplicates_check,
@@ -40,6 +41,44 @@ def test_same_phone_in_another_format_is_a_duplicate_scoring_90(org):
     matches = duplicates_for(fields={"name": "Бета", "phone": "8 (495) 123-45-67"})
 
     assert found(matches) == [("Альфа", 90, ["phone"])]
+
+
+def test_a_second_phone_in_the_contact_block_counts_too(org):
+    alpha = client_create(actor=org.rep, name="Альфа", phone="+74951234567")
+    contact_point_add(actor=org.rep, client=alpha, kind="phone", value="+7 916 765-43-21")
+
+    matches = duplicates_for(fields={"name": "Бета", "phone": "8 916 765 43 21"})
+
+    assert found(matches) == [("Альфа", 90, ["phone"])]
+
+
+def test_adding_a_phone_another_client_has_records_a_candidate(
+    org, django_capture_on_commit_callbacks
+):
+    alpha = client_create(actor=org.rep, name="Альфа", phone="+74951234567")
+    beta = client_create(actor=org.rep, name="Бета", email="b@example.org")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_point_add(actor=org.rep, client=beta, kind="phone", value="8 495 123-45-67")
+
+    pair = DuplicateCandidate.objects.get()
+    assert {pair.a_id, pair.b_id} == {alpha.pk, beta.pk}
+    assert (pair.score, pair.reasons) == (90, ["phone"])
+
+
+def test_the_scan_pairs_clients_sharing_a_secondary_email(org):
+    alpha = client_create(actor=org.rep, name="Альфа", email="a@example.org")
+    beta = client_create(actor=org.rep, name="Бета", email="b@example.org")
+    client_create(actor=org.rep, name="Гамма", email="c@example.org")
+    contact_point_add(actor=org.rep, client=alpha, kind="email", value="sales@example.org")
+    contact_point_add(actor=org.rep, client=beta, kind="email", value="Sales@Example.org")
+    DuplicateCandidate.objects.all().delete()
+
+    duplicates_scan(actor=org.rep)
+
+    pair = DuplicateCandidate.objects.get()
+    assert {pair.a_id, pair.b_id} == {alpha.pk, beta.pk}
+    assert (pair.score, pair.reasons) == (95, ["email"])
 
 
 def test_same_inn_is_a_duplicate_scoring_100(org):

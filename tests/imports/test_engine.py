@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
+from lavka.audit.context import audit_context
 from lavka.audit.models import AuditEvent, OutboxEvent
 from lavka.clients.models import Client, ContactPoint
 from lavka.core.errors import NotFound
@@ -230,28 +233,30 @@ def test_an_xlsx_that_is_not_a_spreadsheet_is_refused(org, tmp_path):
     assert ImportRun.objects.count() == 0
 
 
-def test_a_crash_mid_import_leaves_whole_batches_and_resume_finishes(
-    org, tmp_path, monkeypatch, django_capture_on_commit_callbacks
-):
-    monkeypatch.setattr(engine, "BATCH_SIZE", 3)
-    lines = ["Name;Email"] + [f"Client {n};c{n}@example.org" for n in range(1, 11)]
-    lines.insert(5, "Client 2 again;c2@example.org")
-    run = upload(org.rep, tmp_path, "\n".join(lines) + "\n", encoding="utf-8")
-    real_process = engine.Importer.process
+def crash_on_the_third_batch_written(monkeypatch):
+    real_write = engine.Importer.write
     calls = {"n": 0}
 
-    def crashing(self, batch, precleaned=None):
+    def crashing(self, plan):
         calls["n"] += 1
-        result = real_process(self, batch, precleaned)
+        real_write(self, plan)
         if calls["n"] == 3:
             raise RuntimeError("killed")
-        return result
 
-    monkeypatch.setattr(engine.Importer, "process", crashing)
-    with pytest.raises(RuntimeError):
-        import_run_in_process(actor=org.rep, run=run)
+    monkeypatch.setattr(engine.Importer, "write", crashing)
+    return real_write
+
+
+TEN_CLIENTS_AND_A_DUPLICATE = "\n".join(
+    ["Name;Email"]
+    + [f"Client {n};c{n}@example.org" for n in range(1, 5)]
+    + ["Client 2 again;c2@example.org"]
+    + [f"Client {n};c{n}@example.org" for n in range(5, 11)]
+)
+
+
+def assert_two_whole_batches_then_resume_finishes(org, run, monkeypatch, real_write, capture):
     run.refresh_from_db()
-
     assert run.status == ImportRun.Status.FAILED
     assert run.committed_row == 7
     assert Client.objects.count() == 5
@@ -263,8 +268,8 @@ def test_a_crash_mid_import_leaves_whole_batches_and_resume_finishes(
         "rejected": 0,
     }
 
-    monkeypatch.setattr(engine.Importer, "process", real_process)
-    with django_capture_on_commit_callbacks(execute=True):
+    monkeypatch.setattr(engine.Importer, "write", real_write)
+    with capture(execute=True):
         job = import_resume(actor=org.rep, run=run)
     run.refresh_from_db()
 
@@ -279,6 +284,70 @@ def test_a_crash_mid_import_leaves_whole_batches_and_resume_finishes(
     }
     assert Client.objects.count() == 10
     assert errors(run) == [(6, "Email", "c2@example.org", "Same email as row 3.", "duplicate")]
+
+
+def test_a_crash_mid_import_leaves_whole_batches_and_resume_finishes(
+    org, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(engine, "BATCH_SIZE", 3)
+    run = upload(org.rep, tmp_path, TEN_CLIENTS_AND_A_DUPLICATE + "\n", encoding="utf-8")
+    real_write = crash_on_the_third_batch_written(monkeypatch)
+
+    with pytest.raises(RuntimeError):
+        import_run_in_process(actor=org.rep, run=run)
+
+    assert_two_whole_batches_then_resume_finishes(
+        org, run, monkeypatch, real_write, django_capture_on_commit_callbacks
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_while_batches_are_written_in_the_background_leaves_whole_batches(
+    org, tmp_path, monkeypatch
+):
+    # Outside a transaction and with worker processes, batches are written on
+    # background threads (two at a time on PostgreSQL) while the next are matched.
+    monkeypatch.setattr(engine, "BATCH_SIZE", 3)
+    run = upload(org.rep, tmp_path, TEN_CLIENTS_AND_A_DUPLICATE + "\n", encoding="utf-8")
+    real_write = crash_on_the_third_batch_written(monkeypatch)
+
+    with pytest.raises(RuntimeError):
+        import_run_in_process(actor=org.rep, run=run, workers=2)
+
+    assert_two_whole_batches_then_resume_finishes(
+        org, run, monkeypatch, real_write, lambda execute: contextlib.nullcontext()
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writing_in_the_background_gives_the_same_outcome_and_one_audit_event_per_batch(
+    org, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(engine, "BATCH_SIZE", 2)
+    run = upload(org.rep, tmp_path, BAD_CSV)
+
+    with audit_context(via="cli", command="import clients"):
+        result = run_import(org.rep, run, workers=2)
+
+    assert result["counts"] == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "duplicates": 0,
+        "rejected": 4,
+    }
+    assert run.committed_row == 7
+    assert [e[:2] for e in errors(run)] == [
+        (3, "Email"),
+        (4, "Телефон"),
+        (5, "ИНН"),
+        (6, "Название"),
+    ]
+    assert sorted(Client.objects.values_list("name", flat=True)) == ["ИП Иванов", "ООО Ромашка"]
+    batches = AuditEvent.objects.filter(object_id=str(run.pk), changes__has_key="batch")
+    assert sorted(e.changes["batch"] for e in batches) == [[2, 3], [4, 5], [6, 7]]
+    assert {e.meta["command"] for e in batches} == {"import clients"}
+    assert sum(len(e.changes["created"]) for e in batches) == 2
 
 
 def test_start_runs_the_import_as_a_job_with_the_counts_in_its_result(
@@ -402,7 +471,7 @@ def test_a_new_row_with_an_existing_clients_phone_is_reported_not_created(org, t
         (
             2,
             "Phone",
-            "+74951234567",
+            "8 (495) 123-45-67",  # as typed in the file
             f"May be the same client as #{existing.pk} Romashka LLC (same phone).",
             "duplicate",
         )
@@ -419,7 +488,7 @@ def test_a_phone_duplicate_the_importer_cannot_see_is_reported_without_its_name(
     assert result["counts"]["duplicates"] == 1
     assert result["counts"]["created"] == 0
     assert errors(run) == [
-        (2, "Phone", "+74951234567", "A client with this phone already exists.", "duplicate")
+        (2, "Phone", "8 (495) 123-45-67", "A client with this phone already exists.", "duplicate")
     ]
     assert list(Client.objects.values_list("name", flat=True)) == ["Secret LLC"]
 
@@ -434,5 +503,5 @@ def test_two_new_rows_with_the_same_phone_create_one_client(org, tmp_path):
     result = run_import(org.rep, run)
 
     assert (result["counts"]["created"], result["counts"]["duplicates"]) == (1, 1)
-    assert errors(run) == [(3, "Phone", "+74951234567", "Same phone as row 2.", "duplicate")]
+    assert errors(run) == [(3, "Phone", "+7 495 123 45 67", "Same phone as row 2.", "duplicate")]
     assert list(Client.objects.values_list("name", flat=True)) == ["ООО Ромашка"]

@@ -9,6 +9,7 @@ from lavka.audit.models import AuditEvent
 from lavka.clients.models import Client, ClientMerge, DuplicateCandidate, SavedView, Tier
 from lavka.clients.services import client_create
 from lavka.clients.services.merge import client_merge
+from tests.factories import ClientFactory
 
 
 @pytest.fixture
@@ -262,3 +263,16 @@ def test_scan_runs_as_a_background_job(client, org, django_capture_on_commit_cal
     assert response["Location"] == f"/jobs/{job.pk}/"
     assert (job.status, job.result["found"]) == ("succeeded", 1)
     assert DuplicateCandidate.objects.count() == 1
+
+
+def test_merge_page_values_are_plain_ids_even_past_a_thousand(client, org):
+    # Number formatting would write 1,234 (1 234 in Russian) and break the picked fields.
+    a = ClientFactory(id=1234, owner=org.manager, name="Ромашка", city="Москва")
+    b = ClientFactory(id=5678, owner=org.manager, name="Romashka", city="Тверь")
+    client.force_login(org.manager)
+
+    page = client.get(f"/clients/{a.pk}/merge/{b.pk}/")
+
+    html = page.content.decode()
+    assert 'name="survivor" value="1234" checked' in html
+    assert 'value="5678"' in html

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import QuerySet
 
 from lavka.audit.models import AuditEvent
@@ -169,18 +170,23 @@ def merges_for_client(*, viewer: Any, client_id: int) -> QuerySet[ClientMerge]:
 
 
 def merged_into(client_id: int) -> list[int]:
-    """Ids of the clients merged (and not un-merged) into `client_id`, at any depth."""
-    found: list[int] = []
-    frontier = [client_id]
-    while frontier:
-        ids = list(
-            ClientMerge.objects.filter(survivor_id__in=frontier, undone_at__isnull=True)
-            .exclude(merged_id__in=[client_id, *found])
-            .values_list("merged_id", flat=True)
+    """Ids of the clients merged (and not un-merged) into `client_id`, at any depth:
+    one recursive query, however deep the chain of merges."""
+    table = connection.ops.quote_name(ClientMerge._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE merged(id) AS (
+                SELECT merged_id FROM {table} WHERE survivor_id = %s AND undone_at IS NULL
+                UNION
+                SELECT m.merged_id FROM {table} m JOIN merged ON m.survivor_id = merged.id
+                WHERE m.undone_at IS NULL
+            )
+            SELECT id FROM merged WHERE id <> %s
+            """,  # noqa: S608 - the table name is ours, the values are bound
+            [client_id, client_id],
         )
-        found += ids
-        frontier = ids
-    return found
+        return [row[0] for row in cursor.fetchall()]
 
 
 def client_history(*, viewer: Any, client: Client) -> QuerySet[AuditEvent]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from lavka.clients.models import Client, Task, Tier, Touchpoint
 from lavka.clients.selectors.core import clients_visible_to
 from lavka.core.errors import NotFound
+from lavka.identity.access import Action, Area, can_access
 
 TIMELINE_SIZE = 50
 CALENDAR_PAST_DAYS = 30
@@ -34,18 +35,33 @@ def touchpoint_get(*, viewer: Any, touchpoint_id: int) -> Touchpoint:
         raise NotFound(resource="touchpoint", id=touchpoint_id) from None
 
 
-def touchpoint_list(*, viewer: Any, client: Client) -> QuerySet[Touchpoint]:
-    """The client's touchpoints, newest first, with who/person/participants loaded
-    (a fixed number of queries whatever the page size). NotFound if the client is
-    not the viewer's."""
-    visible = touchpoints_visible_to(viewer).filter(client_id=client.pk)
-    if not clients_visible_to(viewer).filter(pk=client.pk).exists():
+def _client_readable(viewer: Any, client: Client) -> bool:
+    """What clients_visible_to(viewer) says of `client`, from the access policy and
+    the client in hand, without a query."""
+    return client.deleted_at is None and can_access(
+        viewer,
+        area=Area.CLIENTS,
+        action=Action.READ,
+        owner_id=client.owner_id,
+        team_id=client.team_id,
+    )
+
+
+def touchpoint_list(
+    *, viewer: Any, client: Client, with_participants: bool = True
+) -> QuerySet[Touchpoint]:
+    """The client's touchpoints, newest first, with who/person (and, unless told
+    otherwise, participants) loaded: a fixed number of queries whatever the page size.
+    NotFound if the client is not the viewer's."""
+    if not _client_readable(viewer, client):
         raise NotFound(resource="client", id=client.pk)
-    return (
-        visible.select_related("created_by", "person")
-        .prefetch_related("participants")
+    # The client is the viewer's, and so are its touchpoints (touchpoints_visible_to).
+    touchpoints = (
+        Touchpoint.objects.filter(client_id=client.pk)
+        .select_related("created_by", "person")
         .order_by("-occurred_at", "-id")
     )
+    return touchpoints.prefetch_related("participants") if with_participants else touchpoints
 
 
 def tasks_visible_to(viewer: Any) -> QuerySet[Task]:
@@ -72,9 +88,13 @@ def task_list(
     status: str = "open",
 ) -> QuerySet[Task]:
     """Tasks ordered by due time. `status`: "open", "done" or "all"."""
-    tasks = tasks_visible_to(viewer).select_related("client", "assignee")
-    if client is not None:
-        tasks = tasks.filter(client_id=client.pk)
+    if client is None:
+        tasks = tasks_visible_to(viewer).select_related("client", "assignee")
+    elif _client_readable(viewer, client):
+        # The client's tasks are the viewer's (tasks_visible_to) when the client is.
+        tasks = Task.objects.filter(client_id=client.pk).select_related("client", "assignee")
+    else:
+        return Task.objects.none()
     if assignee_id is not None:
         tasks = tasks.filter(assignee_id=assignee_id)
     if status == "open":

@@ -40,11 +40,12 @@ from lavka.clients.models import (
     Tier,
 )
 from lavka.clients.permissions import can_edit_client
-from lavka.clients.selectors.blocks import important_date_next
+from lavka.clients.selectors.blocks import important_date_next, people_visible_to
 from lavka.clients.selectors.core import clients_visible_to
 from lavka.clients.services.core import search_text_refresh
 from lavka.core.errors import NotFound, NotPermitted, StaleVersion, ValidationFailed
-from lavka.identity.access import Capability, has_capability
+from lavka.identity.access import Action as AccessAction
+from lavka.identity.access import Area, Capability, can_access, has_capability
 
 # --- shared ---------------------------------------------------------------------------
 
@@ -154,6 +155,11 @@ def contact_point_add(
     _touch(locked)
     search_text_refresh(locked)
     _audit(actor, locked, "contact_points", None, f"{kind}: {value}")
+    if kind in (ContactPoint.Kind.EMAIL, ContactPoint.Kind.PHONE):
+        # Another client with this email or phone is a duplicate candidate.
+        outbox_publish(
+            kind="client.updated", payload={"client_id": locked.pk, "fields": ["contact_points"]}
+        )
     point.refresh_from_db()
     return point
 
@@ -239,6 +245,9 @@ def address_update(*, actor: Any, address: Address, **fields: Any) -> Address:
     if current is None:
         raise NotFound(resource="address", id=address.pk)
     cleaned = _address_clean(fields)
+    parts = ("country", "region", "city", "postcode", "street")
+    if not any(cleaned.get(f, getattr(current, f)) for f in parts):
+        raise ValidationFailed(fields={"city": [_("Enter at least a city or a street.")]})
     before = str(current)
     if cleaned.get("is_primary"):
         Address.objects.filter(client=locked).exclude(pk=current.pk).update(is_primary=False)
@@ -585,6 +594,7 @@ def person_create(
     organisation: Client | None = None,
     job_title: str = "",
     role: str = "",
+    notes: str = "",
 ) -> Person:
     """A contact person, owned by the actor; linked to `organisation` when given."""
     errors: dict[str, list[str]] = {}
@@ -614,6 +624,7 @@ def person_create(
         **names,
         email=email,
         phone=phone,
+        notes=(notes or "").strip(),
         owner=actor,
         team_id=actor.team_id,
         search_text=identifiers.folded(*names.values(), email, phone.lstrip("+")),
@@ -645,7 +656,9 @@ def employment_link(
     is_primary: bool = False,
 ) -> Employment:
     """Link a person to an organisation (a person can work at several), or update the
-    job title and role of an existing link."""
+    job title and role of an existing link. NotFound for a person the actor cannot see."""
+    if not people_visible_to(actor).filter(pk=person.pk).exists():
+        raise NotFound(resource="person", id=person.pk)
     locked = _client_locked(actor, organisation.pk)
     errors: dict[str, list[str]] = {}
     job_title = _text(job_title, "job_title", 150, errors)
@@ -987,3 +1000,198 @@ def tier_update(*, actor: Any, tier: Tier, **changes: Any) -> Tier:
         current.save(update_fields=list(changed))
         audit_record(action=Action.UPDATE, subject=current, actor=actor, changes=changed)
     return current
+
+
+# --- contact persons: edits, removal, links --------------------------------------------
+
+PERSON_FIELDS = ["first_name", "middle_name", "last_name", "email", "phone", "notes"]
+EMPLOYMENT_FIELDS = ["job_title", "role", "is_primary", "is_current"]
+
+
+def _person_locked(actor: Any, person_id: int) -> tuple[Person, list[Client]]:
+    """The person row, locked, and the live organisations they work at. NotFound when
+    the actor cannot see the person."""
+    if not people_visible_to(actor).filter(pk=person_id).exists():
+        raise NotFound(resource="person", id=person_id)
+    person = Person.objects.select_for_update().filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(resource="person", id=person_id)
+    organisations = list(Client.objects.filter(employments__person=person).order_by("pk"))
+    return person, organisations
+
+
+def _can_edit_person_record(actor: Any, person: Person) -> bool:
+    return can_access(
+        actor,
+        area=Area.CLIENTS,
+        action=AccessAction.WRITE,
+        owner_id=person.owner_id,
+        team_id=person.team_id,
+    )
+
+
+def _person_clean(fields: dict[str, Any], current: Person) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for name in sorted(set(fields) - set(PERSON_FIELDS)):
+        errors[name] = [_("Unknown field.")]
+    for name, value in fields.items():
+        if name in ("first_name", "middle_name", "last_name"):
+            cleaned[name] = _text(value, name, 100, errors)
+        elif name == "notes":
+            cleaned[name] = "" if value is None else str(value).strip()
+        elif name == "email":
+            try:
+                cleaned[name] = identifiers.email_normalised(value or "")
+            except identifiers.BadValue as exc:
+                errors[name] = [str(exc)]
+        elif name == "phone":
+            try:
+                cleaned[name] = identifiers.phone_normalised(value or "")
+            except identifiers.BadValue as exc:
+                errors[name] = [str(exc)]
+    first = cleaned.get("first_name", current.first_name)
+    last = cleaned.get("last_name", current.last_name)
+    if not first and not last and not {"first_name", "last_name"} & set(errors):
+        errors["last_name"] = [_("Enter a first or last name.")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return cleaned
+
+
+def _person_contact_sync(person: Person, kind: str, value: str) -> None:
+    """The person's primary contact point of `kind` holds their email or phone."""
+    points = ContactPoint.objects.filter(person=person, kind=kind)
+    if not value:
+        points.filter(is_primary=True).delete()
+        return
+    primary = points.filter(is_primary=True).first()
+    if primary is None:
+        ContactPoint.objects.create(person=person, kind=kind, value=value, is_primary=True)
+    elif primary.value != value:
+        points.filter(value=value).exclude(pk=primary.pk).delete()
+        primary.value = value
+        primary.save(update_fields=["value"])
+
+
+@transaction.atomic
+def person_update(
+    *, actor: Any, person: Person, expected_version: int | None = None, **changes: Any
+) -> Person:
+    """Change a person's names, email, phone or notes. Allowed to whoever may write the
+    person's own record or one of the organisations they work at; with
+    `expected_version`, StaleVersion if the person changed meanwhile."""
+    current, organisations = _person_locked(actor, person.pk)
+    if not _can_edit_person_record(actor, current) and not any(
+        can_edit_client(actor, org) for org in organisations
+    ):
+        raise NotPermitted(action="update", resource="person")
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersion()
+    cleaned = _person_clean(changes, current)
+    before = snapshot(current, PERSON_FIELDS)
+    for name, value in cleaned.items():
+        setattr(current, name, value)
+    changed = diff(before, snapshot(current, PERSON_FIELDS))
+    if not changed:
+        return current
+    current.search_text = identifiers.folded(
+        current.first_name,
+        current.middle_name,
+        current.last_name,
+        current.email,
+        current.phone.lstrip("+"),
+    )
+    current.version += 1
+    current.save(update_fields=[*changed, "search_text", "version", "updated_at"])
+    if "email" in changed:
+        _person_contact_sync(current, ContactPoint.Kind.EMAIL, current.email)
+    if "phone" in changed:
+        _person_contact_sync(current, ContactPoint.Kind.PHONE, current.phone)
+    audit_record(action=Action.UPDATE, subject=current, actor=actor, changes=changed)
+    return current
+
+
+@transaction.atomic
+def person_remove(*, actor: Any, person: Person, expected_version: int | None = None) -> None:
+    """Move a person to the trash: they leave the cards of every organisation they work
+    at, so the actor must be able to write each of those (or, for a person who works
+    nowhere, the person's own record). Their employments are kept for a restore."""
+    current, organisations = _person_locked(actor, person.pk)
+    allowed = (
+        all(can_edit_client(actor, org) for org in organisations)
+        if organisations
+        else _can_edit_person_record(actor, current)
+    )
+    if not allowed:
+        raise NotPermitted(action="delete", resource="person")
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersion()
+    trash.soft_delete(actor=actor, obj=current)
+    for org in organisations:
+        _touch(org)
+        _audit(actor, org, "people", str(current), None)
+
+
+def _employment_text(employment: Employment) -> str:
+    """How the history shows a person's place: "Anna Smirnova (CFO, decides)"."""
+    details = [d for d in (employment.job_title, employment.role) if d]
+    if not employment.is_current:
+        details.append(_("left"))
+    person = str(employment.person)
+    return f"{person} ({', '.join(details)})" if details else person
+
+
+def _employment_locked(actor: Any, employment: Employment) -> tuple[Employment, Client]:
+    """The link, with its organisation locked for editing; NotFound when the actor
+    cannot see the person or the organisation."""
+    if not people_visible_to(actor).filter(pk=employment.person_id).exists():
+        raise NotFound(resource="employment", id=employment.pk)
+    locked = _client_locked(actor, employment.organisation_id)
+    current = (
+        Employment.objects.select_related("person")
+        .filter(pk=employment.pk, organisation=locked)
+        .first()
+    )
+    if current is None:
+        raise NotFound(resource="employment", id=employment.pk)
+    return current, locked
+
+
+@transaction.atomic
+def employment_update(*, actor: Any, employment: Employment, **changes: Any) -> Employment:
+    """Change a person's job title, role, main-contact flag or whether they still work
+    at the organisation (needs write access to the organisation)."""
+    current, locked = _employment_locked(actor, employment)
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in EMPLOYMENT_FIELDS:
+            errors[name] = [_("Unknown field.")]
+        elif name in ("is_primary", "is_current"):
+            cleaned[name] = bool(value)
+        else:
+            cleaned[name] = _text(value, name, 150, errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    before = snapshot(current, EMPLOYMENT_FIELDS)
+    text_before = _employment_text(current)
+    for name, value in cleaned.items():
+        setattr(current, name, value)
+    changed = diff(before, snapshot(current, EMPLOYMENT_FIELDS))
+    if changed:
+        current.save(update_fields=list(changed))
+        _touch(locked)
+        _audit(actor, locked, "people", text_before, _employment_text(current))
+    return current
+
+
+@transaction.atomic
+def employment_unlink(*, actor: Any, employment: Employment) -> None:
+    """Remove a person from an organisation (the person stays, with their other
+    employments); needs write access to the organisation."""
+    current, locked = _employment_locked(actor, employment)
+    before = _employment_text(current)
+    current.delete()
+    _touch(locked)
+    _audit(actor, locked, "people", before, None)

@@ -2,6 +2,9 @@
 same INN, or a similar name (rapidfuzz over folded names with legal forms removed,
 transliterated to Latin so "Ромашка" and "Romashka" meet).
 
+Every email and phone of a client counts, the primary one on the client and the others
+in its contact block (ContactPoint).
+
 Scores (0-100): INN 100, email 95, phone 90, name = its similarity (at least
 NAME_MIN); each further matching rule adds 5, up to 100.
 """
@@ -21,7 +24,7 @@ from rapidfuzz import fuzz
 
 from lavka.audit.services import Action, audit_record
 from lavka.clients import identifiers
-from lavka.clients.models import Client, DuplicateCandidate
+from lavka.clients.models import Client, ContactPoint, DuplicateCandidate
 from lavka.clients.permissions import can_edit_client
 from lavka.clients.selectors.core import clients_visible_to
 from lavka.clients.selectors.duplicates import name_block, name_key, to_cyrillic
@@ -76,20 +79,48 @@ def _values(client: Client) -> dict[str, str]:
     return {"name": client.name, "email": client.email, "phone": client.phone, "inn": client.inn}
 
 
+CONTACT_RULES = ("email", "phone")  # the rules a ContactPoint of the same kind also answers
+
+
+def _contact_values(client_ids: Iterable[int]) -> dict[int, dict[str, set[str]]]:
+    """Each client's emails and phones from its contact block, by rule."""
+    found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for client_id, kind, value in ContactPoint.objects.filter(
+        client_id__in=list(client_ids), kind__in=CONTACT_RULES
+    ).values_list("client_id", "kind", "value"):
+        found[client_id][kind].add(value)
+    return found
+
+
 def duplicates_for(
-    *, fields: dict[str, Any], exclude_id: int | None = None, viewer: Any = None, limit: int = 10
+    *,
+    fields: dict[str, Any],
+    exclude_id: int | None = None,
+    viewer: Any = None,
+    limit: int = 10,
+    also: dict[str, set[str]] | None = None,
 ) -> list[Match]:
     """Clients that look like the one described by `fields` (name, email, phone, inn;
-    raw input is fine), best first. Usable before saving. With `viewer`, only
+    raw input is fine), best first. Usable before saving. `also` adds more normalised
+    emails/phones of the same client (its contact block). With `viewer`, only
     clients the viewer may read are returned (so a warning never leaks a name)."""
     values = _normalised(fields)
+    keys = {rule: {values[rule]} - {""} for rule in RULE_SCORES}
+    for rule, more in (also or {}).items():
+        keys[rule] |= set(more) - {""}
     base = clients_visible_to(viewer) if viewer is not None else Client.objects.all()
     if exclude_id:
         base = base.exclude(pk=exclude_id)
     exact = Q(pk__in=[])
-    for rule in ("inn", "email", "phone"):
-        if values[rule]:
-            exact |= Q(**{rule: values[rule]})
+    for rule in RULE_SCORES:
+        if keys[rule]:
+            exact |= Q(**{f"{rule}__in": keys[rule]})
+            if rule in CONTACT_RULES:
+                exact |= Q(
+                    pk__in=ContactPoint.objects.filter(kind=rule, value__in=keys[rule]).values(
+                        "client_id"
+                    )
+                )
     candidates: dict[int, Client] = {c.pk: c for c in base.filter(exact)[:200]}
     key = name_key(values["name"])
     if key:
@@ -101,9 +132,15 @@ def duplicates_for(
                 by_name |= Q(search_text__contains=stem)
         for client in base.filter(by_name)[:500]:
             candidates.setdefault(client.pk, client)
+    points = _contact_values(candidates) if any(keys[r] for r in CONTACT_RULES) else {}
     matches = []
     for client in candidates.values():
-        score, reasons = pair_score(values, _values(client))
+        mine, theirs = dict(values), _values(client)
+        for rule in CONTACT_RULES:
+            common = keys[rule] & ({theirs[rule]} | points.get(client.pk, {}).get(rule, set()))
+            if common:
+                mine[rule] = theirs[rule] = min(common)
+        score, reasons = pair_score(mine, theirs)
         if score:
             matches.append(Match(client=client, score=score, reasons=reasons))
     matches.sort(key=lambda m: (-m.score, m.client.pk))
@@ -142,14 +179,15 @@ def duplicates_check(*, client_id: int) -> int:
     client = Client.objects.filter(pk=client_id).first()
     if client is None:
         return 0
-    matches = duplicates_for(fields=_values(client), exclude_id=client.pk, limit=50)
+    also = _contact_values([client.pk]).get(client.pk, {})
+    matches = duplicates_for(fields=_values(client), exclude_id=client.pk, limit=50, also=also)
     return _upsert((client.pk, m.client.pk, m.score, m.reasons) for m in matches)
 
 
 def on_client_saved(payload: dict[str, Any]) -> None:
     """Outbox handler for client.created / client.updated."""
     fields = payload.get("fields")
-    if fields is not None and not {"name", "email", "phone", "inn"} & set(fields):
+    if fields is not None and not {"name", "email", "phone", "inn", "contact_points"} & set(fields):
         return
     duplicates_check(client_id=int(payload["client_id"]))
 
@@ -171,10 +209,35 @@ def _blocks(clients: Any) -> Iterator[list[int]]:
         yield from ids_by_key.values()
 
 
+def _contact_blocks(clients: Any) -> tuple[list[list[int]], dict[int, dict[str, set[str]]]]:
+    """Groups of clients sharing an email or phone anywhere in their contact blocks
+    (primary or not), and those clients' emails and phones by rule."""
+    points = ContactPoint.objects.filter(client__in=clients.values("pk"), kind__in=CONTACT_RULES)
+    shared = (
+        points.values("kind", "value")
+        .annotate(n=Count("client_id", distinct=True))
+        .filter(n__gt=1)
+        .values_list("kind", "value")
+    )
+    ids_by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for kind, value in shared:
+        ids_by_key[(kind, value)] = set()
+    if not ids_by_key:
+        return [], {}
+    for client_id, kind, value in points.filter(
+        value__in={value for _kind, value in ids_by_key}
+    ).values_list("client_id", "kind", "value"):
+        if (kind, value) in ids_by_key:
+            ids_by_key[(kind, value)].add(client_id)
+    members = {pk for ids in ids_by_key.values() for pk in ids}
+    return [sorted(ids) for ids in ids_by_key.values()], _contact_values(members)
+
+
 def duplicates_scan(*, actor: Any, progress: Any = None) -> dict[str, int]:
     """Fill DuplicateCandidate for every client `actor` may read: exact-key blocks by
-    GROUP BY, then names compared only within a block of the same name key (first
-    four letters of the transliterated, folded name). Idempotent."""
+    GROUP BY (on the client and in the contact blocks), then names compared only within
+    a block of the same name key (first four letters of the transliterated, folded
+    name). Idempotent."""
     clients = clients_visible_to(actor).order_by()
     values: dict[int, dict[str, str]] = {}
     by_name: dict[str, list[int]] = defaultdict(list)
@@ -187,15 +250,27 @@ def duplicates_scan(*, actor: Any, progress: Any = None) -> dict[str, int]:
         if block:
             by_name[block].append(pk)
         total += 1
+    contact_groups, points = _contact_blocks(clients)
     pairs: dict[tuple[int, int], tuple[int, list[str]]] = {}
     compared = 0
-    groups = list(_blocks(clients)) + [ids for ids in by_name.values() if len(ids) <= BLOCK_MAX]
+    groups = (
+        list(_blocks(clients))
+        + contact_groups
+        + [ids for ids in by_name.values() if len(ids) <= BLOCK_MAX]
+    )
     for done, ids in enumerate(groups, start=1):
         for a, b in combinations(sorted(ids), 2):
-            if (a, b) in pairs:
+            if (a, b) in pairs or a not in values or b not in values:
                 continue
             compared += 1
-            score, reasons = pair_score(values[a], values[b])
+            mine, theirs = dict(values[a]), dict(values[b])
+            for rule in CONTACT_RULES:
+                common = ({mine[rule]} | points.get(a, {}).get(rule, set())) & (
+                    {theirs[rule]} | points.get(b, {}).get(rule, set())
+                ) - {""}
+                if common:
+                    mine[rule] = theirs[rule] = min(common)
+            score, reasons = pair_score(mine, theirs)
             if score:
                 pairs[(a, b)] = (score, reasons)
         if progress is not None and done % 500 == 0:

@@ -80,6 +80,15 @@ MOVABLE: list[tuple[str, Any, str, tuple[str, ...] | None]] = [
 ]
 
 
+def merge_movable_register(
+    key: str, manager: Any, fk: str, identity: tuple[str, ...] | None = None
+) -> None:
+    """Let an app above clients (sales: deals, orders) have its rows follow a merge
+    and its undo like the rows above. Called from that app's AppConfig.ready()."""
+    if all(existing != key for existing, *_rest in MOVABLE):
+        MOVABLE.append((key, manager, fk, identity))
+
+
 class MergeAlreadyUndone(DomainError):
     code = "merge_already_undone"
     message = gettext_lazy("This merge has already been undone.")

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import NaturalTimeFormatter, naturaltime
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import dateformat, timezone, translation
+from django.utils.formats import get_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.timesince import TIME_STRINGS_KEYS, timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lavka.clients.exports import client_export_start
-from lavka.clients.models import Client
+from lavka.clients.models import Client, Tier
 from lavka.clients.permissions import can_create_client, can_edit_client
 from lavka.clients.selectors import client_get, client_list
+from lavka.clients.selectors.blocks import client_card
 from lavka.clients.selectors.duplicates import client_history
 from lavka.clients.selectors.lists import ClientPage
 from lavka.clients.services import client_create, client_delete, client_update
@@ -34,8 +44,14 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
     whole table is never counted (a search result, at most a few hundred ids, is)."""
     from django.contrib.auth import get_user_model
 
-    from lavka.clients.models import Tag, Tier
-    from lavka.clients.selectors.lists import VIEW_FILTERS, client_page, saved_views_visible_to
+    from lavka.clients.models import Tag
+    from lavka.clients.selectors.lists import (
+        VIEW_FILTERS,
+        client_page,
+        client_rows,
+        client_tag_names,
+        saved_views_visible_to,
+    )
     from lavka.clients.services.lists import saved_view_save
     from lavka.search.selectors import client_ids_matching
 
@@ -91,17 +107,20 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         rank = {pk: i for i, pk in enumerate(ids)}
         shown = ids[(max(1, number) - 1) * PAGE_SIZE : max(1, number) * PAGE_SIZE + 1]
         rows = sorted(
-            client_list(
-                viewer=request.user,
-                ids=shown,
-                kind=kind,
-                tag=tag,
-                tier_id=int(tier) if tier.isdigit() else None,
-                owner_id=int(owner) if owner.isdigit() else None,
-                out_of_touch=out_of_touch,
-            ).prefetch_related("tags"),
+            client_rows(
+                client_list(
+                    viewer=request.user,
+                    ids=shown,
+                    kind=kind,
+                    tag=tag,
+                    tier_id=int(tier) if tier.isdigit() else None,
+                    owner_id=int(owner) if owner.isdigit() else None,
+                    out_of_touch=out_of_touch,
+                )
+            ),
             key=lambda c: rank[c.pk],
         )
+        client_tag_names(rows[:PAGE_SIZE])
         page = ClientPage(
             clients=rows[:PAGE_SIZE],
             number=max(1, number),
@@ -109,9 +128,11 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
             has_next=len(rows) > PAGE_SIZE,
         )
     else:
-        page = client_page(clients, number=number, size=PAGE_SIZE)
+        page = client_page(client_rows(clients), number=number, size=PAGE_SIZE)
     if ids is not None and not (kind or tier or tag or owner or out_of_touch):
         page.count = len(ids)
+    tiers = list(Tier.objects.all())
+    _prepare_rows(page.clients, tiers)
     filtered = bool(query or kind or tier or tag or owner or out_of_touch)
     current = {
         k: v
@@ -138,11 +159,12 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         "filtered": filtered,
         "current": current,
         "kinds": Client.Kind.choices,
-        "tiers": list(Tier.objects.all()),
+        "tiers": tiers,
         "tags": list(Tag.objects.order_by("name")[:200]),
         "owners": list(
             get_user_model()
             .objects.filter(is_active=True)
+            .only("username", "first_name", "last_name")
             .order_by("last_name", "first_name")[:300]
         ),
         "views": views,
@@ -153,9 +175,203 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+# Format characters (django.utils.dateformat) whose output depends on the date alone,
+# and on the hour and minute alone. A format made of these (and literal text) is
+# formatted piece by piece from a memo: a page of the list shows a hundred times.
+_DATE_CHARS = frozenset("bdDEFjlLmMnNoStwWyYz")
+_TIME_CHARS = frozenset("aAfgGhHiP")
+_PIECES: dict[tuple[str, str, Any], str] = {}
+_PIECES_MAX = 20_000
+
+
+def _format_pieces(fmt: str) -> list[tuple[str, str]] | None:
+    """("date" | "time" | "text", piece) for each part of `fmt`; None if some part
+    depends on more than the date or the hour and minute (seconds, the zone...)."""
+    parts: list[tuple[str, str]] = []
+    for i, piece in enumerate(dateformat.re_formatchars.split(fmt)):
+        if i % 2:
+            if piece in _DATE_CHARS:
+                parts.append(("date", piece))
+            elif piece in _TIME_CHARS:
+                parts.append(("time", piece))
+            else:
+                return None
+        elif piece:
+            parts.append(("text", dateformat.re_escaped.sub(r"\1", piece)))
+    return parts
+
+
+class _Times:
+    """The markup of `web/_time.html` for many values at once: the time zone and the
+    date format are looked up once, not once per value as the template does, and the
+    formatted date and time pieces are remembered (the same output as the `date`
+    filter: each piece is formatted by Django's DateFormat the first time)."""
+
+    def __init__(self) -> None:
+        self.zone = timezone.get_current_timezone()
+        self.language = translation.get_language() or ""
+        fmt = str(get_format("DATETIME_FORMAT"))
+        self.title_format = fmt
+        self.pieces = _format_pieces(fmt)
+
+    def title(self, local: dt.datetime) -> str:
+        if self.pieces is None:
+            return dateformat.format(local, self.title_format)
+        out = []
+        for kind, piece in self.pieces:
+            if kind == "text":
+                out.append(piece)
+                continue
+            part = local.date() if kind == "date" else (local.hour, local.minute)
+            key = (self.language, piece, part)
+            text = _PIECES.get(key)
+            if text is None:
+                if len(_PIECES) >= _PIECES_MAX:
+                    _PIECES.clear()
+                text = _PIECES[key] = dateformat.format(local, piece)
+            out.append(text)
+        return "".join(out)
+
+    def html(self, value: dt.datetime | None) -> str:
+        if not value:
+            return _NO_TIME
+        local = value.astimezone(self.zone)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            local.isoformat(),
+            self.title(local),
+            self.ago(value),
+        )
+
+    def ago(self, value: dt.datetime) -> str:
+        """`naturaltime(value)`, remembered by what it says: "3 days ago" is the same
+        text for every value three days old, and is worded (translated, made plural)
+        once. The key is naturaltime's own reckoning (timesince's units, or the seconds,
+        minutes or hours of the last day)."""
+        now = dt.datetime.now(dt.UTC)
+        if value >= now:
+            return str(naturaltime(value))
+        delta = now - value
+        key: tuple[Any, ...]
+        if delta.days != 0:
+            key = ("day", timesince(value, now, time_strings=_UNIT_MARKS))
+        elif delta.seconds == 0:
+            key = ("now",)
+        elif delta.seconds < 60:
+            key = ("second", delta.seconds)
+        elif delta.seconds // 60 < 60:
+            key = ("minute", delta.seconds // 60)
+        else:
+            key = ("hour", delta.seconds // 3600)
+        memo_key = (self.language, key)
+        text = _AGO.get(memo_key)
+        if text is None:
+            if len(_AGO) >= _PIECES_MAX:
+                _AGO.clear()
+            text = _AGO[memo_key] = _naturaltime_at(value, now, key)
+        return text
+
+
+class _UnitMark(str):
+    """Stands for one of timesince's unit strings: `mark % {"num": 3}` is "year=3"."""
+
+    def __mod__(self, values: Any) -> str:  # type: ignore[override]
+        return f"{self}={values['num']}"
+
+
+_UNIT_MARKS: dict[str, str] = {name: _UnitMark(name) for name in TIME_STRINGS_KEYS}
+_AGO: dict[tuple[str, tuple[Any, ...]], str] = {}
+
+
+def _naturaltime_at(value: dt.datetime, now: dt.datetime, key: tuple[Any, ...]) -> str:
+    """What naturaltime(value) says when it is `now` (its branches for the past)."""
+    strings = NaturalTimeFormatter.time_strings
+    if key[0] == "day":
+        delta = timesince(value, now, time_strings=NaturalTimeFormatter.past_substrings)
+        return str(strings["past-day"] % {"delta": delta})
+    if key[0] == "now":
+        return str(strings["now"])
+    return str(strings[f"past-{key[0]}"] % {"count": key[1]})
+
+
+_NO_TIME = mark_safe('<span class="muted">—</span>')
+
+
+# A row of the client list (web/clients/_rows.html shows them in its table). It is
+# filled in Python, not by the template engine: the page has fifty rows, and rendering
+# them through template tags was the largest part of the page's time.
+ROW_HTML = """
+      <tr>
+        <td><input type="checkbox" name="ids" value="{pk}" form="bulk-form"
+                   aria-label="{select}"></td>
+        <td class="cell-primary">
+          <a href="{url}" data-row-link>{name}</a>
+          {email}{tags}
+        </td>
+        <td>{tier}</td>
+        <td class="cell-nowrap col-wide">{phone}</td>
+        <td class="col-wide">{city}</td>
+        <td>{owner}{team}</td>
+        <td class="cell-nowrap">{last_contact}</td>
+        <td class="cell-nowrap col-wide">{updated}</td>
+      </tr>"""
+
+
+def _prepare_rows(clients: list[Client], tiers: list[Tier]) -> None:
+    """Set `row_html` on each client (rows come from client_rows; `tiers` is every
+    tier): the row's markup, with the tier's label, the owner's name and the times
+    (web/_time.html's markup) worked out once per page, not once per row."""
+    times = _Times()
+    # One reverse() for the page: the card's URL with a placeholder for the id.
+    show_url = reverse("clients:show", args=[987654321]).replace("987654321", "%d")
+    tier_badges = {
+        t.pk: format_html(
+            '<span class="badge badge-sm{}">{}</span>',
+            " badge-accent" if t.code == "vip" else "",
+            t.display_name,
+        )
+        for t in tiers
+    }
+    never = format_html('<span class="muted">{}</span>', _("never"))
+    owners: dict[int, str] = {}
+    for client in clients:
+        row: Any = client
+        if client.owner_id not in owners:
+            # What str(owner) says: the full name, or else the username.
+            full_name = f"{row.owner_first_name} {row.owner_last_name}".strip()
+            owners[client.owner_id] = full_name or row.owner_username
+        row.row_html = format_html(
+            ROW_HTML,
+            pk=str(client.pk),
+            select=_("Select %(name)s") % {"name": client.name},
+            url=show_url % client.pk,
+            name=client.name,
+            email=format_html('<span class="cell-sub">{}</span>', client.email)
+            if client.email
+            else "",
+            tags=format_html_join(
+                "",
+                '\n          <span class="badge badge-sm">{}</span> ',
+                ((t,) for t in row.tag_names),
+            ),
+            tier=tier_badges.get(client.tier_id or 0, ""),
+            phone=client.phone,
+            city=client.city,
+            owner=owners[client.owner_id],
+            team=format_html('<span class="cell-sub">{}</span>', row.team_name)
+            if row.team_name
+            else "",
+            last_contact=times.html(client.last_contact_at) if client.last_contact_at else never,
+            updated=times.html(client.updated_at),
+        )
+
+
 @login_required
 def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
-    client = client_get(viewer=request.user, client_id=client_id)
+    """The client card. The client and its blocks are one load (client_card: the
+    client row and a prefetch per block); NotFound whether missing or not the viewer's."""
+    card = client_card(viewer=request.user, client_id=client_id)
+    client = card.client
     # The client's own history and that of every client merged into it.
     history = client_history(viewer=request.user, client=client)[:30]
     return render(
@@ -166,7 +382,7 @@ def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
             "can_edit": can_edit_client(request.user, client),
             "history": history,
             **timeline_context(request.user, client),
-            **card_context(request.user, client),
+            **card_context(request.user, client, card=card),
         },
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -50,11 +52,23 @@ def area(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "web/area.html", {"item": item})
 
 
+@functools.lru_cache(maxsize=4096)
+def _phone_shown(e164: str, region: str) -> str:
+    """phone_display, remembered: parsing and formatting a number with phonenumbers
+    costs more than the rest of a search result's line."""
+    from lavka.clients.identifiers import phone_display
+
+    return phone_display(e164)
+
+
 @login_required
 def search(request: AuthedRequest) -> HttpResponse:
     """The one-box search, grouped by type; a fragment for the top bar (htmx)."""
-    from lavka.clients.identifiers import phone_display
     from lavka.search.highlight import highlight_segments
+
+    def phone_display(e164: str) -> str:
+        return _phone_shown(e164, settings.PHONE_REGION)
+
     from lavka.search.selectors import search_everything
 
     query = request.GET.get("q", "").strip()

@@ -35,7 +35,7 @@ from lavka.clients.services.timeline import (
     touchpoint_log,
 )
 from lavka.core.errors import DomainError
-from lavka.identity.access import Action, Area, can_access
+from lavka.identity.access import Action, Area, can_access, team_ids_prime
 from lavka.web.errors import form_errors_from
 from lavka.web.requests import AuthedRequest
 
@@ -89,7 +89,8 @@ class TaskForm(forms.Form):
 
 def assignee_choices(client: Client) -> Any:
     """Active users who can read the client: who a task may be given to."""
-    users = get_user_model().objects.filter(is_active=True).select_related("role", "team")
+    users = list(get_user_model().objects.filter(is_active=True).select_related("role", "team"))
+    team_ids_prime(users)  # one query for every user's team tree, not one per user
     allowed = [
         u.pk
         for u in users
@@ -115,7 +116,9 @@ def timeline_context(
     """Extra context for the client card: the latest 50 touchpoints (a fixed number of
     queries), open tasks, the contact status against the tier's norm, and the forms."""
     can_edit = can_edit_client(viewer, client)
-    touchpoints = list(touchpoint_list(viewer=viewer, client=client)[:TIMELINE_SIZE])
+    touchpoints = list(
+        touchpoint_list(viewer=viewer, client=client, with_participants=False)[:TIMELINE_SIZE]
+    )
     open_tasks = list(task_list(viewer=viewer, client=client, status="open"))
     now = timezone.now()
     if can_edit and touchpoint_form is None:

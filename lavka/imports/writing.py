@@ -1,0 +1,212 @@
+"""The import's database hot path: multi-row inserts and key lookups written as plain
+SQL, because building them through the ORM costs more than running them when a
+million rows arrive (Django spends most of a `bulk_create` compiling SQL, and
+psycopg most of a 2,000-value `IN (...)` splitting the statement).
+
+Only `lavka.imports` uses this module; it writes rows the engine has already
+validated and checked against the access policy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import DatabaseError, connection, models
+from django.utils import timezone
+
+
+class FastInsert:
+    """Inserts rows of one model and returns their ids, in order. Columns a row does
+    not give take the field's default (evaluated once per batch).
+
+    PostgreSQL: ids from the table's sequence, then COPY. SQLite: ids counted on from
+    the largest one in use (the caller's IMMEDIATE transaction holds the write lock,
+    so nobody else can take them), then one INSERT ... SELECT over the batch passed as
+    one JSON parameter (decimals and dates as the text Django's SQLite adapters
+    store). One statement, because SQLite's full-text index writes its
+    pending terms out at the end of every statement (row-by-row INSERTs cost five
+    times as much); one parameter, because the sqlite3 module lets other threads run
+    only while a statement executes, never while it binds parameters."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        now = timezone.now()
+        self.names: list[str] = []
+        self.defaults: list[Any] = []
+        for f in self.fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                value: Any = now
+            else:
+                value = f.get_default()  # "" for text fields without a default
+            self.names.append(f.attname)
+            self.defaults.append(
+                f.get_db_prep_save(value, connection) if value is not None else None
+            )
+        self.table = model._meta.db_table
+        self.pk = model._meta.pk.column  # type: ignore[union-attr]
+
+    def insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert rows ({attname: python value}); their ids, in order."""
+        if not rows:
+            return []
+        qn = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                return self._copy(cursor, rows)
+            if not connection.in_atomic_block:
+                raise RuntimeError("FastInsert on SQLite needs the caller's transaction.")
+            table = qn(self.table)
+            cursor.execute(f"SELECT max(id) FROM {table}")  # noqa: S608 (a model's table)
+            largest = cursor.fetchone()[0] or 0
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [self.table])
+            sequence = cursor.fetchone()
+            start = max(largest, sequence[0] if sequence else 0) + 1
+            given = set().union(*rows)
+            columns = list(zip(self.fields, self.defaults, strict=True))
+            sent = [(f, d) for f, d in columns if f.attname in given]
+            fixed = [(f, d) for f, d in columns if f.attname not in given]
+            sent_names = [f.attname for f, _d in sent]
+            sent_defaults = [d for _f, d in sent]
+            payload = [
+                [start + i, *map(row.get, sent_names, sent_defaults)] for i, row in enumerate(rows)
+            ]
+            names = ", ".join(qn(c) for c in [self.pk, *(f.column for f, _d in sent + fixed)])
+            picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(sent) + 1))
+            constants = "".join(", %s" for _f in fixed)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) "  # noqa: S608 (names from the model)
+                f"SELECT {picks}{constants} FROM json_each(%s) ORDER BY key",
+                [*(d for _f, d in fixed), json.dumps(payload, ensure_ascii=False, default=str)],
+            )
+        return list(range(start, start + len(rows)))
+
+    def _copy(self, cursor: Any, rows: list[dict[str, Any]]) -> list[int]:
+        qn = connection.ops.quote_name
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [self.table, self.pk])
+        sequence = cursor.fetchone()[0]
+        # Named once: pg_get_serial_sequence per row costs ten times the nextval.
+        cursor.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(rows)]
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+        columns = ", ".join(qn(c) for c in [self.pk, *(f.column for f in self.fields)])
+        names, defaults = self.names, self.defaults
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY {qn(self.table)} ({columns}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row((pk, *map(row.get, names, defaults)))
+        return ids
+
+
+# The partial indexes of the client's keys (see Client.Meta).
+KEY_INDEXES = {
+    "external_id": "client_external_id_unique",
+    "email": "client_email_idx",
+    "inn": "client_inn_idx",
+    "phone": "client_phone_idx",
+}
+
+
+def values_in(column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+    """An SQL condition "`column` is one of `values`" with its parameters: one array
+    parameter on PostgreSQL, a list of them on SQLite."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def clients_with(
+    column: str, values: Collection[str], *, extra: str = "", live_only: bool = False
+) -> list[tuple[Any, ...]]:
+    """(id, `column`, deleted_at, *`extra` columns) of the clients whose `column` is one
+    of `values`, newest first. Written so that both databases use the column's partial
+    index (`column` <> '', and for the external id also deleted_at IS NULL) rather
+    than scanning every live client through the deleted_at index, which made each
+    batch slower the bigger the table; callers skip trashed clients themselves."""
+    if not values:
+        return []
+    condition, params = values_in(column, values)
+    live = " AND deleted_at IS NULL" if live_only else ""
+    # SQLite without statistics guesses that "deleted_at IS NULL" finds ten rows and
+    # would walk the deleted_at index (every live client) instead: name the index.
+    indexed = f" INDEXED BY {KEY_INDEXES[column]}" if connection.vendor == "sqlite" else ""
+    sql = (
+        f"SELECT id, {column}, deleted_at{extra} FROM clients_client{indexed} "  # noqa: S608
+        f"WHERE NOT ({column} = ''){live} AND {condition} ORDER BY id DESC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+@contextmanager
+def import_session() -> Iterator[None]:
+    """Database settings for the length of an import on this connection. SQLite: a
+    page cache of 128 MB instead of 2 MB, so a million-row table's indexes stay in
+    memory rather than being read back from the file for every batch."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        import os  # EXPERIMENT
+
+        cursor.execute(f"PRAGMA cache_size = -{int(os.environ.get('XCACHE', '131072'))}")
+        if os.environ.get("XWAL"):
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {os.environ['XWAL']}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
+
+
+def batch_commit_settings() -> None:
+    """Inside a batch's transaction. PostgreSQL: do not wait for the commit to reach the
+    disk. A crash may then lose the last batches that were reported committed, but
+    only whole: each batch's checkpoint is in the same transaction, so a resumed run
+    imports them again."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+class PlannerStatistics:
+    """PostgreSQL plans each batch's key lookups from the table's statistics, which
+    autovacuum refreshes only about once a minute. While an import grows the client
+    table from nothing to a million rows, the planner would keep planning for a small
+    table (scanning it whole, or through the deleted_at index, for every batch), so
+    each batch would be slower than the last. `rows_added` ANALYZEs the columns the
+    lookups filter on each time the table has about doubled, a handful of times per
+    million rows. A database user that may not ANALYZE only loses the speed."""
+
+    COLUMNS = "external_id, email, inn, phone, deleted_at"
+    FIRST = 20_000
+
+    def __init__(self) -> None:
+        self.base: float | None = None
+        self.added = 0
+
+    def rows_added(self, count: int) -> None:
+        if connection.vendor != "postgresql" or count <= 0 or connection.in_atomic_block:
+            return
+        with connection.cursor() as cursor:
+            if self.base is None:
+                cursor.execute(
+                    "SELECT reltuples FROM pg_class WHERE oid = 'clients_client'::regclass"
+                )
+                self.base = max(float(cursor.fetchone()[0]), 0.0)
+            self.added += count
+            if self.added < max(self.base, self.FIRST):
+                return
+            try:
+                cursor.execute(f"ANALYZE clients_client ({self.COLUMNS})")
+            except DatabaseError:
+                self.base = float("inf")  # not allowed: do not try again
+                return
+        self.base += self.added
+        self.added = 0
