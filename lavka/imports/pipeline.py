@@ -33,8 +33,16 @@ class OrderedWriter:
     At most `threads` items wait besides those being written, so memory stays
     bounded. `close()` waits for the rest and raises the first failure."""
 
-    def __init__(self, *, write: Callable[[Any, Callable[[], None]], None], threads: int) -> None:
+    def __init__(
+        self,
+        *,
+        write: Callable[[Any, Callable[[], None]], None],
+        threads: int,
+        setup: Callable[[], None] | None = None,
+    ) -> None:
+        """`setup` runs first on each thread (for its database connection)."""
         self._write = write
+        self._setup = setup
         self._cond = threading.Condition()
         self._queue: queue.Queue[tuple[int, Any] | None] = queue.Queue(maxsize=threads)
         self._submitted = 0
@@ -87,6 +95,13 @@ class OrderedWriter:
 
     def _loop(self) -> None:
         try:
+            if self._setup is not None:
+                try:
+                    self._setup()
+                except BaseException as exc:
+                    with self._cond:  # every item will be abandoned
+                        self._failed_at, self._error = -1, exc
+                        self._cond.notify_all()
             while True:
                 job = self._queue.get()
                 if job is None:

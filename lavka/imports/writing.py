@@ -142,22 +142,41 @@ def clients_with(
         return list(cursor.fetchall())
 
 
+SQLITE_IMPORT_CACHE_KIB = 131072
+
+
+def import_connection_setup(*, checkpoints: bool = True) -> None:
+    """Settings for an import on this thread's connection, kept until it closes (a
+    writer thread's). SQLite: a page cache of 128 MB instead of 2 MB, so the indexes
+    of a table of a million clients stay in memory rather than being read back from
+    the file for every batch; without `checkpoints`, commits leave copying the
+    write-ahead log into the database to `sqlite_checkpoint` on another thread."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
+            if not checkpoints:
+                cursor.execute("PRAGMA wal_autocheckpoint = 0")
+
+
+def sqlite_checkpoint() -> None:
+    """SQLite: copy what the write-ahead log holds into the database file, without
+    waiting for readers or the writer (PASSIVE)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 @contextmanager
 def import_session() -> Iterator[None]:
-    """Database settings for the length of an import on this connection. SQLite: a
-    page cache of 128 MB instead of 2 MB, so a million-row table's indexes stay in
-    memory rather than being read back from the file for every batch."""
+    """`import_connection_setup` on this thread's connection for the length of an
+    import; the previous settings come back afterwards."""
     if connection.vendor != "sqlite":
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         before = int(cursor.fetchone()[0])
-        import os  # EXPERIMENT
-
-        cursor.execute(f"PRAGMA cache_size = -{int(os.environ.get('XCACHE', '131072'))}")
-        if os.environ.get("XWAL"):
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {os.environ['XWAL']}")
+    import_connection_setup()
     try:
         yield
     finally:

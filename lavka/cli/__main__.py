@@ -1,0 +1,3 @@
+from lavka.cli import main
+
+main()

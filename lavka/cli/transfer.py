@@ -1,0 +1,218 @@
+"""`lavka import ...` and `lavka export ...`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from lavka.cli.base import (
+    EPILOG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Counter,
+    Failure,
+    acting_user,
+    cli,
+    database_required,
+    django_setup,
+    migrations_required,
+)
+
+# --- import and export -------------------------------------------------------------------
+
+
+@cli.group(name="import", epilog=EPILOG, short_help="Import clients from a file.")
+def import_group() -> None:
+    """Import records from CSV, XLSX or vCard files."""
+
+
+@import_group.command(name="clients", epilog=EPILOG)
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.option(
+    "--mapping",
+    "mapping_ref",
+    metavar="NAME_OR_JSON_FILE",
+    help="A saved mapping's name, or a JSON file {column header: field}.",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--as", "as_user", metavar="USERNAME", help="The user the import acts as.")
+@click.option(
+    "--resume",
+    "resume_id",
+    type=int,
+    metavar="RUN_ID",
+    help="Continue a failed import after its last committed row.",
+)
+def import_clients(
+    file: str | None,
+    mapping_ref: str | None,
+    dry_run: bool,
+    as_json: bool,
+    as_user: str | None,
+    resume_id: int | None,
+) -> int:
+    """Import clients from FILE: create new ones, update those found by external id,
+    email or INN. Prints the counts and where the row-error report is. Exits 0 when the
+    import ran (even with rejected rows), 1 when the file cannot be read."""
+    from pathlib import Path
+
+    if (file is None) == (resume_id is None):
+        raise Failure(
+            "give either FILE or --resume RUN_ID", "see: lavka import clients --help", EXIT_USAGE
+        )
+    django_setup()
+    database_required()
+    migrations_required()
+    from django.conf import settings
+
+    from lavka.audit.context import audit_context
+    from lavka.core.errors import DomainError
+    from lavka.imports.models import ImportRun
+    from lavka.imports.readers import FileProblem
+    from lavka.imports.selectors import saved_mapping_find
+    from lavka.imports.services import (
+        import_can_resume,
+        import_run_in_process,
+        import_set_mapping,
+        import_upload,
+        mapping_from_saved,
+    )
+
+    actor = acting_user(as_user)
+    counter = Counter("rows")
+    with audit_context(via="cli", command="import clients"):
+        try:
+            if resume_id is not None:
+                run = ImportRun.objects.filter(pk=resume_id).first()
+                if run is None or not import_can_resume(run):
+                    raise Failure(
+                        f"import run {resume_id} cannot be resumed",
+                        "only a failed import can be resumed",
+                        EXIT_USAGE,
+                    )
+            else:
+                assert file is not None
+                path = Path(file)
+                if not path.is_file():
+                    raise Failure(f"cannot read {file}", "check the path", EXIT_FAILED)
+                run = import_upload(actor=actor, name=path.name, source=path, max_bytes=None)
+                header = list(run.options.get("header", []))
+                if mapping_ref:
+                    ref = Path(mapping_ref)
+                    if ref.is_file():
+                        try:
+                            by_header = json.loads(ref.read_text(encoding="utf-8"))
+                        except (ValueError, UnicodeDecodeError) as exc:
+                            raise Failure(
+                                f"{mapping_ref} is not JSON: {exc}",
+                                'write it as {"column header": "field"}',
+                                EXIT_USAGE,
+                            ) from None
+                        mapping = mapping_from_saved(by_header, header)
+                    else:
+                        saved = saved_mapping_find(viewer=actor, name=mapping_ref)
+                        if saved is None:
+                            raise Failure(
+                                f"there is no saved mapping named {mapping_ref!r}",
+                                "give a mapping's name or a JSON file",
+                                EXIT_USAGE,
+                            )
+                        mapping = mapping_from_saved(saved, header)
+                    run = import_set_mapping(actor=actor, run=run, mapping=mapping)
+            result = import_run_in_process(
+                actor=actor,
+                run=run,
+                dry_run=dry_run,
+                progress=lambda done, total: counter(done, total or 0),
+                workers=max(0, min(4, (os.cpu_count() or 1)))
+                if not sys.platform.startswith("win")
+                else 0,
+            )
+        except FileProblem as exc:
+            raise Failure(
+                exc.message, "fix the file and run the command again", EXIT_FAILED
+            ) from None
+        except DomainError as exc:
+            fields = getattr(exc, "fields", {}) or {}
+            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in fields.items())
+            raise Failure(
+                detail or str(exc), "see: lavka import clients --help", EXIT_USAGE
+            ) from None
+    counter.finish()
+    counts = result["counts"]
+    report = str(Path(settings.DATA_DIR) / result["error_report"])
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": run.pk,
+                    "dry_run": dry_run,
+                    **{
+                        k: counts.get(k, 0)
+                        for k in ("created", "updated", "unchanged", "duplicates", "rejected")
+                    },
+                    "error_report": report,
+                }
+            )
+        )
+    else:
+        label = "Checked (dry run, nothing written)" if dry_run else "Imported"
+        click.echo(f"{label} {run.original_name} (run {run.pk}):")
+        for key in ("created", "updated", "unchanged", "duplicates", "rejected"):
+            click.echo(f"  {key:<11}{counts.get(key, 0)}")
+        click.echo(f"Row errors: {report}")
+    return EXIT_OK
+
+
+@cli.group(name="export", epilog=EPILOG, short_help="Export clients to a file.")
+def export_group() -> None:
+    """Export records to CSV or XLSX."""
+
+
+@export_group.command(name="clients", epilog=EPILOG)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False), help="The file to write."
+)
+@click.option("--as", "as_user", metavar="USERNAME", help="Export what this user can see.")
+@click.option("--query", default="", help="Only clients matching this search.")
+@click.option(
+    "--round-trip",
+    is_flag=True,
+    help="Write values raw (no formula neutralising), for re-import only.",
+)
+def export_clients(fmt: str, out: str, as_user: str | None, query: str, round_trip: bool) -> int:
+    """Export the clients a user can see to CSV or XLSX. Cells that a spreadsheet would
+    run as formulas are neutralised with a leading apostrophe, unless --round-trip."""
+    from pathlib import Path
+
+    django_setup()
+    database_required()
+    migrations_required()
+    from lavka.clients.exports import clients_write
+
+    actor = acting_user(as_user)
+    counter = Counter("clients")
+    written = clients_write(
+        viewer=actor,
+        path=Path(out),
+        fmt=fmt,
+        filters={"q": query},
+        round_trip=round_trip,
+        progress=counter,
+    )
+    counter.finish()
+    click.echo(f"Exported {written} clients to {out}.")
+    if round_trip:
+        click.echo(
+            "Round-trip export: values are raw, for re-import into Lavka only; "
+            "do not open it in a spreadsheet."
+        )
+    return EXIT_OK
