@@ -16,7 +16,10 @@ from lavka.api import (
     files,
     identity,
     imports,
+    keyaccounts,
+    leads,
     people,
+    plans,
     sales,
     timeline,
 )
@@ -47,3 +50,6 @@ api.add_router("/", duplicates.router)
 api.add_router("/", people.router)
 api.add_router("/", files.router)
 api.add_router("/", sales.router)
+api.add_router("/", leads.router)
+api.add_router("/", keyaccounts.router)
+api.add_router("/", plans.router)

@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "lavka.search",
     "lavka.imports",
     "lavka.sales",
+    "lavka.leads",
+    "lavka.keyaccounts",
+    "lavka.plans",
+    "lavka.analytics",
 ]
 
 # Server time per request (a Server-Timing header and a log line), for benchmarks.

@@ -74,4 +74,8 @@ urlpatterns = [
     path("", include("lavka.web.views.imports")),
     path("", include("lavka.web.views.duplicates")),
     path("", include("lavka.web.views.sales")),
+    path("", include("lavka.web.views.leads")),
+    path("", include("lavka.web.views.keyaccounts")),
+    path("", include("lavka.web.views.plans")),
+    path("", include("lavka.web.views.analytics")),
 ]

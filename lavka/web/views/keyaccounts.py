@@ -1,0 +1,7 @@
+"""Pages of the keyaccounts area (filled in by its work)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
