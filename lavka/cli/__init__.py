@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from lavka.cli import check, servers, transfer, users
+from lavka.cli import analytics, check, orders, servers, transfer, users
 from lavka.cli.base import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -25,7 +25,17 @@ from lavka.cli.base import (
 )
 from lavka.config.env import ConfigError
 
-__all__ = ["ROLE_CODES", "check", "cli", "main", "servers", "transfer", "users"]
+__all__ = [
+    "ROLE_CODES",
+    "analytics",
+    "check",
+    "cli",
+    "main",
+    "orders",
+    "servers",
+    "transfer",
+    "users",
+]
 
 
 @cli.command(

@@ -1,0 +1,1 @@
+"""`lavka analytics ...` (filled in by the analytics work)."""

@@ -1,0 +1,1 @@
+"""`lavka import orders` (filled in by the orders-import work)."""
