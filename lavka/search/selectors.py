@@ -30,10 +30,10 @@ from django.db.models.functions import Lower
 from rapidfuzz import fuzz, process
 
 from lavka.clients.identifiers import folded, phone_search_key
-from lavka.clients.models import Client, Contract, Person
+from lavka.clients.models import Client, Contract
 from lavka.clients.selectors import clients_visible_to
+from lavka.clients.selectors.blocks import people_visible_to
 from lavka.clients.selectors.duplicates import has_cyrillic, to_cyrillic, to_latin
-from lavka.identity.access import Action, Area, scope_queryset
 
 PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
 _WORD = re.compile(r"[^\s]+")
@@ -285,11 +285,6 @@ def _contract_number_matches(number: str) -> Q:
     if connection.vendor == "postgresql":
         return Q(number_lower__contains=number.casefold())
     return Q(number__contains=number) | Q(number__icontains=number)
-
-
-def people_visible_to(viewer: Any) -> QuerySet[Person]:
-    """Contact persons the viewer may read (the clients area's read scope)."""
-    return scope_queryset(Person.objects.all(), viewer, Area.CLIENTS, Action.READ)
 
 
 def search_everything(*, viewer: Any, query: str, limit: int = 8) -> SearchResults:

@@ -99,6 +99,33 @@ def test_finds_a_person_by_name(org, base):
     assert [p.obj.full_name for p in results.people] == ["Иван Петров"]
 
 
+def test_finds_a_person_of_another_team_who_works_at_a_client_the_viewer_sees(org, base):
+    """The same people as the card and the API: a person owned by another team but
+    employed at one of the viewer's clients is found; one who is not, is not."""
+    from lavka.clients.models import Employment
+
+    colleague_of_client = Person.objects.create(
+        first_name="Анна",
+        last_name="Сидорова",
+        owner=org.spb_rep,
+        team=org.spb_rep.team,
+        search_text="анна сидорова",
+    )
+    Employment.objects.create(person=colleague_of_client, organisation=base, job_title="CFO")
+    Person.objects.create(
+        first_name="Ольга",
+        last_name="Сидорова",
+        owner=org.spb_rep,
+        team=org.spb_rep.team,
+        search_text="ольга сидорова",
+    )
+
+    found = search_everything(viewer=org.rep, query="Сидорова")
+
+    assert [p.obj.full_name for p in found.people] == ["Анна Сидорова"]
+    assert len(search_everything(viewer=org.spb_rep, query="Сидорова").people) == 2
+
+
 def test_never_returns_clients_the_viewer_cannot_see(org, base):
     client_create(actor=org.spb_rep, name="Ромашка Петербург")
 
