@@ -3,6 +3,8 @@
 PY ?= .venv/bin/python
 BIN := $(dir $(PY))
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist); JOBS=0 runs in this process.
+JOBS ?= 2
 
 .PHONY: check lint types contracts migrations test test-pg browser browser-pg fmt
 
@@ -26,13 +28,13 @@ migrations:
 	LAVKA_DATA_DIR=$$(mktemp -d) $(PY) manage.py makemigrations --check --dry-run
 
 test:
-	$(PY) -m pytest -m "not browser" -q
+	$(PY) -m pytest -m "not browser" -q -n $(JOBS)
 
 test-pg:
-	LAVKA_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not browser" -q
+	LAVKA_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not browser" -q -n $(JOBS)
 
 browser:
-	$(PY) -m pytest -m browser -q
+	$(PY) -m pytest -m browser -q -n $(JOBS)
 
 browser-pg:
-	LAVKA_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m browser -q
+	LAVKA_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m browser -q -n $(JOBS)
