@@ -15,7 +15,7 @@ PORT=${PORT:-8790}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}          # per page, before the measured run; WARMUP=0 for none
 CONNECTIONS=${CONNECTIONS:-16}
-WORKERS=${WORKERS:-4}         # gunicorn processes (sync workers)
+WORKERS=${WORKERS:-2}         # gunicorn processes (sync workers): as `lavka serve` on 2 cores
 export LAVKA_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$DB
 export LAVKA_DATA_DIR=${LAVKA_DATA_DIR:-/tmp/lavka-bench-load}
 LAVKA="$ROOT/.venv/bin/lavka"
@@ -32,6 +32,8 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
     "$LAVKA" demo --scale "$N" --no-serve
     echo "build: $(( $(date +%s) - start )) s for N=$N" | tee "$OUT/build.txt"
     psql -h 127.0.0.1 -U postgres "$DB" -c "VACUUM ANALYZE" >/dev/null
+else
+    "$LAVKA" migrate  # migrations added since the build (`lavka serve` refuses to start)
 fi
 psql -h 127.0.0.1 -U postgres "$DB" -tAc \
     "select 'clients', count(*) from clients_client union all select 'touchpoints', count(*) from clients_touchpoint" \

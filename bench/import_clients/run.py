@@ -13,6 +13,7 @@ the peak RSS of the import process.
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import json
 import os
@@ -38,11 +39,26 @@ def inn10(n: int) -> str:
     return "".join(map(str, digits)) + str(check)
 
 
-def generate(path: Path, rows: int) -> None:
+BLOCK_HEADER = [
+    "Индекс",
+    "Адрес",
+    "Контактное лицо",
+    "Должность",
+    "Email контакта",
+    "Дата рождения",
+]
+FIRST = ["Иван", "Пётр", "Анна", "Мария", "Олег"]
+LAST = ["Иванов", "Петров", "Смирнова", "Кузнецова", "Соколов"]
+
+
+def generate(path: Path, rows: int, blocks: bool = False) -> None:
+    """With `blocks`, every row also has an address (postcode, street) and a contact
+    person (name, job title, email, birthday)."""
     rng = random.Random(20261124)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, delimiter=";")
-        writer.writerow(["Внешний ID", "Название", "Email", "Телефон", "ИНН", "Город", "Теги"])
+        header = ["Внешний ID", "Название", "Email", "Телефон", "ИНН", "Город", "Теги"]
+        writer.writerow(header + BLOCK_HEADER if blocks else header)
         for n in range(1, rows + 1):
             m = n - 1 if n % 200 == 50 else n  # every 200th row repeats the previous one
             email = f"client{m}@example.ru" if n % 100 != 0 else f"client{m}@bad"
@@ -50,17 +66,25 @@ def generate(path: Path, rows: int) -> None:
                 f"+7 9{rng.randrange(10, 99)} {rng.randrange(100, 999)} {m % 100:02d} "
                 f"{m // 100 % 100:02d}"
             )
-            writer.writerow(
-                [
-                    f"EXT-{n}",
-                    f"ООО {WORDS[m % len(WORDS)]} {m}",
-                    email,
-                    phone,
-                    inn10(m) if m % 3 == 0 else "",
-                    CITIES[m % len(CITIES)],
-                    "опт, vip" if m % 10 == 0 else "",
+            row = [
+                f"EXT-{n}",
+                f"ООО {WORDS[m % len(WORDS)]} {m}",
+                email,
+                phone,
+                inn10(m) if m % 3 == 0 else "",
+                CITIES[m % len(CITIES)],
+                "опт, vip" if m % 10 == 0 else "",
+            ]
+            if blocks:
+                row += [
+                    f"{100000 + m % 900000}",
+                    f"ул. Ленина, {m % 200 + 1}",
+                    f"{LAST[m % 5]} {FIRST[m // 5 % 5]}",
+                    "Директор" if m % 2 else "Бухгалтер",
+                    f"contact{m}@example.ru",
+                    f"{m % 28 + 1:02d}.{m % 12 + 1:02d}.{1950 + m % 50}",
                 ]
-            )
+            writer.writerow(row)
 
 
 def lavka(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -95,6 +119,7 @@ def bench(db: str, csv_path: Path, rows: int, work: Path, pg_db: str) -> dict[st
         "--password-stdin",
         stdin="bench-password-123\n",
     )
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     started = time.monotonic()
     done = subprocess.run(
         [
@@ -118,6 +143,8 @@ def bench(db: str, csv_path: Path, rows: int, work: Path, pg_db: str) -> dict[st
         sys.exit(f"import failed:\n{done.stdout}\n{done.stderr}")
     peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1])
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    found = re.search(r"stages \(s\): (\{.*\})", done.stderr)
+    stages = ast.literal_eval(found[1]) if found else {}
     return {
         "db": db,
         "rows": rows,
@@ -125,6 +152,9 @@ def bench(db: str, csv_path: Path, rows: int, work: Path, pg_db: str) -> dict[st
         "rows_per_s": round(rows / seconds),
         "peak_rss_mb": round(peak_kb / 1024),
         **{k: result[k] for k in ("created", "updated", "unchanged", "duplicates", "rejected")},
+        "stages_s": stages,
+        "loadavg_before": load_before,
+        "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
     }
 
 
@@ -134,15 +164,20 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--work", default="/tmp/lavka-bench-import")
     parser.add_argument(
+        "--blocks", action="store_true", help="rows also have an address and a contact person"
+    )
+    parser.add_argument(
         "--pg-db", default="lavka_bench_import", help="PostgreSQL database (dropped, recreated)"
     )
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    csv_path = work / f"clients-{args.rows}.csv"
+    csv_path = work / f"clients-{args.rows}{'-blocks' if args.blocks else ''}.csv"
     if not csv_path.exists():
-        generate(csv_path, args.rows)
-    print(f"file: {csv_path} ({csv_path.stat().st_size / 1e6:.1f} MB, {args.rows} rows)")
+        generate(csv_path, args.rows, args.blocks)
+    print(
+        f"file: {csv_path} ({csv_path.stat().st_size / 1e6:.1f} MB, {args.rows} rows)", flush=True
+    )
     for db in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         print(
             json.dumps(bench(db, csv_path, args.rows, work, args.pg_db), ensure_ascii=False),

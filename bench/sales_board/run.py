@@ -127,16 +127,22 @@ def percentiles(samples: list[float]) -> str:
 def measure(runs: int, pg_db: str) -> None:
     django_setup(pg_db)
     from django.db import connection, reset_queries
+    from django.db.models import Count, Sum
 
     from lavka.identity.models import User
     from lavka.sales.models import Deal, Pipeline, Stage
-    from lavka.sales.selectors.deals import deals_board, deals_column
+    from lavka.sales.selectors.deals import (
+        column_totals,
+        deals_board,
+        deals_column,
+        deals_visible_to,
+    )
     from lavka.sales.services import deal_move
 
     pipeline = Pipeline.objects.get(is_default=True)
     open_deals = Deal.objects.filter(stage__kind="open").count()
     version = connection.cursor().connection.info.server_version
-    print(f"{open_deals} open deals, PostgreSQL {version}")
+    print(f"{open_deals} open deals, PostgreSQL {version}, load {os.getloadavg()}")
 
     def timed(fn, n: int) -> list[float]:
         samples = []
@@ -172,16 +178,38 @@ def measure(runs: int, pg_db: str) -> None:
         )
     )
 
+    # The aggregate the board ran before the counters (DealColumnTotal), for comparison
+    # under the same load: count and sum per (stage, currency) over every visible deal.
+    stage_ids = list(Stage.objects.filter(pipeline=pipeline).values_list("pk", flat=True))
+
+    def old_sums() -> None:
+        list(
+            deals_visible_to(viewer)
+            .filter(stage_id__in=stage_ids)
+            .values("stage_id", "currency")
+            .annotate(n=Count("id"), total=Sum("amount"))
+            .order_by()
+        )
+
+    def new_sums() -> None:
+        column_totals(viewer=viewer, stage_ids=stage_ids)
+
+    print(f"column sums, old aggregate (admin): {percentiles(timed(old_sums, runs))}")
+    print(f"column sums, counters (admin):      {percentiles(timed(new_sums, runs))}")
+
     rng = random.Random(7)
     open_stages = list(Stage.objects.filter(pipeline=pipeline, kind="open"))
     ids = list(Deal.objects.filter(stage__kind="open").values_list("pk", flat=True))
 
-    moves: list[float] = []
+    moves: dict[str, list[float]] = {"cross": [], "within": []}
 
-    def move() -> None:
+    def move(kind: str) -> None:
         actor = User.objects.select_related("role").get(username="admin")
-        deal = Deal(pk=rng.choice(ids))
-        target = rng.choice(open_stages)
+        deal = Deal.objects.only("stage_id").get(pk=rng.choice(ids))
+        if kind == "within":
+            target = next(s for s in open_stages if s.pk == deal.stage_id)
+        else:
+            target = rng.choice([s for s in open_stages if s.pk != deal.stage_id])
         after = (
             Deal.objects.filter(stage=target)
             .order_by("position", "id")
@@ -189,11 +217,41 @@ def measure(runs: int, pg_db: str) -> None:
         )
         start = time.perf_counter()
         deal_move(actor=actor, deal=deal, stage=target, after_id=after)
-        moves.append((time.perf_counter() - start) * 1000)
+        moves[kind].append((time.perf_counter() - start) * 1000)
 
-    for _ in range(runs):
-        move()
-    print(f"deal_move (service call, one transaction): {percentiles(moves)}")
+    for n in range(2 * runs):
+        move("cross" if n % 2 else "within")
+    print(f"deal_move to another column: {percentiles(moves['cross'])}")
+    print(f"deal_move within a column:   {percentiles(moves['within'])}")
+
+    # The whole request of the board's drop (the view: deal_get, stage_get, deal_move,
+    # and the two columns' counters in the JSON answer), through Django's test client.
+    from django.test import Client as HttpClient
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    http = HttpClient()
+    http.force_login(User.objects.get(username="admin"))
+    requests: list[float] = []
+    for n in range(runs + 3):  # the first three warm up (imports, URL and template caches)
+        deal = Deal.objects.only("stage_id").get(pk=rng.choice(ids))
+        target = rng.choice([s for s in open_stages if s.pk != deal.stage_id])
+        after = (
+            Deal.objects.filter(stage=target)
+            .order_by("position", "id")
+            .values_list("pk", flat=True)[rng.randrange(0, 200)]
+        )
+        start = time.perf_counter()
+        response = http.post(
+            f"/sales/deals/{deal.pk}/move/",
+            {"stage": target.pk, "after": after},
+            HTTP_ACCEPT="application/json",
+        )
+        if n >= 3:
+            requests.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.content
+    print(f"move request to another column (view): {percentiles(requests)}")
+    print(f"load average after: {os.getloadavg()}")
 
 
 def main() -> None:

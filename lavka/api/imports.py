@@ -2,7 +2,7 @@
 the run and read its row errors. The same services as the import wizard."""
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, File, Router, Schema
@@ -44,6 +44,7 @@ class JobRef(Schema):
 
 class ImportRunOut(Schema):
     id: int
+    target: str
     original_name: str
     format: str
     encoding: str
@@ -119,12 +120,21 @@ def _run_out(run: Any) -> Any:
 
 
 @router.post("/imports", response={201: ImportRunOut}, operation_id="upload_import")
-def upload_import(request: HttpRequest, file: UploadedFile = File(...)) -> Any:  # noqa: B008
+def upload_import(
+    request: HttpRequest,
+    file: UploadedFile = File(...),  # noqa: B008
+    target: Literal["clients", "orders"] = "clients",
+) -> Any:
+    """Upload a file to import; `target=orders` for order lines (the purchase history)."""
     if (file.size or 0) > MAX_FILE_BYTES:
         raise ImportFileUnreadable(file_too_big_message())
     try:
         run = import_upload(
-            actor=request.user, name=file.name or "upload", chunks=file.chunks(), size=file.size
+            actor=request.user,
+            name=file.name or "upload",
+            chunks=file.chunks(),
+            size=file.size,
+            target=target,
         )
     except FileProblem as exc:
         raise ImportFileUnreadable(exc.message) from None
@@ -134,8 +144,10 @@ def upload_import(request: HttpRequest, file: UploadedFile = File(...)) -> Any: 
 @router.get(
     "/imports/mappings", response=list[SavedMappingOut], operation_id="list_import_mappings"
 )
-def list_import_mappings(request: HttpRequest) -> Any:
-    return list(saved_mappings(viewer=request.user))
+def list_import_mappings(
+    request: HttpRequest, target: Literal["clients", "orders"] = "clients"
+) -> Any:
+    return list(saved_mappings(viewer=request.user, target=target))
 
 
 @router.get("/imports/{run_id}", response=ImportRunOut, operation_id="get_import")
@@ -148,7 +160,9 @@ def set_import_mapping(request: HttpRequest, run_id: int, payload: MappingIn) ->
     run = import_run_get(viewer=request.user, run_id=run_id)
     mapping = payload.mapping
     if payload.saved_mapping:
-        saved = saved_mapping_find(viewer=request.user, name=payload.saved_mapping)
+        saved = saved_mapping_find(
+            viewer=request.user, name=payload.saved_mapping, target=run.target
+        )
         if saved is None:
             from django.utils.translation import gettext as _
 

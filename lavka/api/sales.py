@@ -1,20 +1,24 @@
-"""Sales API: pipelines and stages (read), deals (CRUD, move, products), orders (read,
-create). The same selectors and services as the web board and deal card."""
+"""Sales API: pipelines and stages (read), deals (CRUD, move, products, contact person,
+competitors, the quote as PDF), orders (read, create, status). The same selectors and
+services as the web board and deal card."""
 
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from lavka.api.concurrency import expected_version, set_etag
 from lavka.api.pagination import LimitOffset
 from lavka.clients.selectors import client_get
+from lavka.clients.selectors.blocks import person_get
 from lavka.core.errors import NotFound, ValidationFailed
 from lavka.identity.selectors import user_get
 from lavka.sales.models import Deal, Order, Product
+from lavka.sales.quotes import deal_quote, quote_pdf
 from lavka.sales.selectors.deals import (
     deal_get,
     deal_lines,
@@ -35,6 +39,7 @@ from lavka.sales.services import (
     deal_move,
     deal_update,
     order_create,
+    order_update_status,
 )
 
 router = Router(tags=["sales"])
@@ -85,9 +90,15 @@ class DealOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    competitors: list[str]
+
     @staticmethod
     def resolve_stage_kind(obj: Deal) -> str:
         return str(obj.stage.kind)
+
+    @staticmethod
+    def resolve_competitors(obj: Deal) -> list[str]:
+        return sorted((c.name for c in obj.competitors.all()), key=str.casefold)
 
 
 class DealIn(Schema):
@@ -103,6 +114,7 @@ class DealIn(Schema):
     source: str = Field("", max_length=100)
     campaign: str = Field("", max_length=100)
     competitors: list[str] = []
+    person_id: int | None = None
 
 
 class DealPatch(Schema):
@@ -117,6 +129,7 @@ class DealPatch(Schema):
     campaign: str | None = Field(None, max_length=100)
     lost_reason: str | None = Field(None, max_length=300)
     competitors: list[str] | None = None
+    person_id: int | None = None
 
 
 class DealFilters(Schema):
@@ -226,6 +239,10 @@ class OrderIn(Schema):
     external_id: str = Field("", max_length=100)
 
 
+class OrderStatusIn(Schema):
+    status: Literal["draft", "confirmed", "shipped", "paid", "cancelled"]
+
+
 class OrderFilters(Schema):
     client: int | None = None
     status: str = ""
@@ -237,6 +254,17 @@ def _body_client(request: HttpRequest, client_id: int) -> Any:
         return client_get(viewer=request.user, client_id=client_id)
     except NotFound:
         raise ValidationFailed(fields={"client_id": ["No such client."]}) from None
+
+
+def _body_person(request: HttpRequest, person_id: int | None) -> Any:
+    """A contact person named in a body (None: nobody); one the caller cannot see is a
+    422 on the field. Whether they work at the deal's client, the service checks."""
+    if person_id is None:
+        return None
+    try:
+        return person_get(viewer=request.user, person_id=person_id)
+    except NotFound:
+        raise ValidationFailed(fields={"person_id": [_("No such person.")]}) from None
 
 
 def _products(ids: list[int | None], key: str = "lines") -> dict[int, Product]:
@@ -282,15 +310,19 @@ def get_pipeline(request: HttpRequest, pipeline_id: int):  # type: ignore[no-unt
 @router.get("/deals", response=list[DealOut], operation_id="list_deals")
 @paginate(LimitOffset)
 def list_deals(request: HttpRequest, filters: Query[DealFilters]):  # type: ignore[no-untyped-def]
-    deals = deal_list(
-        viewer=request.user,
-        pipeline_id=filters.pipeline,
-        stage_id=filters.stage,
-        owner_id=filters.owner,
-        client_id=filters.client,
-        status=filters.status,
-        query=filters.q,
-    ).select_related("stage", "owner")
+    deals = (
+        deal_list(
+            viewer=request.user,
+            pipeline_id=filters.pipeline,
+            stage_id=filters.stage,
+            owner_id=filters.owner,
+            client_id=filters.client,
+            status=filters.status,
+            query=filters.q,
+        )
+        .select_related("stage", "owner")
+        .prefetch_related("competitors")
+    )
     return deals.order_by(filters.ordering, "-id" if filters.ordering.startswith("-") else "id")
 
 
@@ -310,9 +342,11 @@ def create_deal(request: HttpRequest, response: HttpResponse, payload: DealIn): 
         data.pop("stage_id"),
         data.pop("owner_id"),
     )
+    person = _body_person(request, data.pop("person_id"))
     deal = deal_create(
         actor=request.user,
         client=client,
+        person=person,
         pipeline=pipeline_get(viewer=request.user, pipeline_id=pipeline_id)
         if pipeline_id
         else None,
@@ -341,6 +375,8 @@ def update_deal(
     if changes.get("owner_id") is not None:
         changes["owner"] = user_get(viewer=request.user, user_id=changes.pop("owner_id"))
     changes.pop("owner_id", None)
+    if "person_id" in changes:
+        changes["person"] = _body_person(request, changes.pop("person_id"))
     deal_update(actor=request.user, deal=deal, expected_version=version, **changes)
     deal = deal_get(viewer=request.user, deal_id=deal_id)
     set_etag(response, deal)
@@ -433,6 +469,18 @@ def get_deal_stage_times(request: HttpRequest, deal_id: int):  # type: ignore[no
     ]
 
 
+@router.get("/deals/{deal_id}/quote.pdf", operation_id="get_deal_quote_pdf")
+def get_deal_quote_pdf(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """The deal's quote (positions, discounts, VAT, totals, the client's requisites,
+    valid for QUOTE_VALID_DAYS days) as a PDF in the caller's language."""
+    deal = deal_get(viewer=request.user, deal_id=deal_id)
+    response = HttpResponse(
+        quote_pdf(deal_quote(viewer=request.user, deal=deal)), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="quote-{deal.pk}.pdf"'
+    return response
+
+
 def _order_detail(request: HttpRequest, order: Order) -> dict[str, Any]:
     data = {name: getattr(order, name) for name in OrderOut.model_fields}
     data["lines"] = order_lines(viewer=request.user, order=order)
@@ -483,3 +531,24 @@ def create_order(request: HttpRequest, response: HttpResponse, payload: OrderIn)
     set_etag(response, order)
     response["Location"] = f"/api/v1/orders/{order.pk}"
     return 201, _order_detail(request, order)
+
+
+@router.post("/orders/{order_id}/status", response=OrderDetailOut, operation_id="set_order_status")
+def set_order_status(
+    request: HttpRequest,
+    response: HttpResponse,
+    order_id: int,  # type: ignore[no-untyped-def]
+    payload: OrderStatusIn,
+):
+    """Move the order along draft → confirmed → shipped → paid, or cancel it; a step
+    the order cannot take is a 422 naming the statuses it can."""
+    order = order_get(viewer=request.user, order_id=order_id)
+    order_update_status(
+        actor=request.user,
+        order=order,
+        status=payload.status,
+        expected_version=expected_version(request, order),
+    )
+    order = order_get(viewer=request.user, order_id=order_id)
+    set_etag(response, order)
+    return _order_detail(request, order)

@@ -1,1 +1,199 @@
-"""`lavka import orders` (filled in by the orders-import work)."""
+"""`lavka import orders`: the purchase history from an accounting system's export."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lavka.cli.base import (
+    EPILOG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Counter,
+    Failure,
+    acting_user,
+    database_required,
+    django_setup,
+    migrations_required,
+)
+from lavka.cli.transfer import import_group
+
+COUNT_KEYS = (
+    "lines",
+    "orders_created",
+    "orders_updated",
+    "orders_unchanged",
+    "clients_created",
+    "products_created",
+    "rejected",
+)
+DRY_RUN_KEYS = ("lines", "orders", "clients_created", "products_created", "rejected")
+
+
+def _workers() -> int:
+    """Processes that read rows while this one matches and writes: one per core, at
+    most 4 (none on Windows, which cannot fork)."""
+    if sys.platform.startswith("win"):
+        return 0
+    return max(0, min(4, os.cpu_count() or 1))
+
+
+def _mapping(mapping_ref: str, header: list[str], actor: Any) -> dict[str, str]:
+    from lavka.imports.selectors import saved_mapping_find
+    from lavka.imports.services import mapping_from_saved
+
+    ref = Path(mapping_ref)
+    if ref.is_file():
+        try:
+            by_header = json.loads(ref.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Failure(
+                f"{mapping_ref} is not JSON: {exc}",
+                'write it as {"column header": "field"}',
+                EXIT_USAGE,
+            ) from None
+        if not isinstance(by_header, dict):
+            raise Failure(
+                f"{mapping_ref} is not a JSON object",
+                'write it as {"column header": "field"}',
+                EXIT_USAGE,
+            )
+        return mapping_from_saved(by_header, header, "orders")
+    saved = saved_mapping_find(viewer=actor, name=mapping_ref, target="orders")
+    if saved is None:
+        raise Failure(
+            f"there is no saved order mapping named {mapping_ref!r}",
+            "give a mapping's name or a JSON file",
+            EXIT_USAGE,
+        )
+    return mapping_from_saved(saved, header, "orders")
+
+
+@import_group.command(name="orders", epilog=EPILOG)
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.option(
+    "--mapping",
+    "mapping_ref",
+    metavar="NAME_OR_JSON_FILE",
+    help="A saved mapping's name, or a JSON file {column header: field}.",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--as", "as_user", metavar="USERNAME", help="The user the import acts as.")
+@click.option(
+    "--resume",
+    "resume_id",
+    type=int,
+    metavar="RUN_ID",
+    help="Continue a failed import after its last committed row.",
+)
+def import_orders(
+    file: str | None,
+    mapping_ref: str | None,
+    dry_run: bool,
+    as_json: bool,
+    as_user: str | None,
+    resume_id: int | None,
+) -> int:
+    """Import order lines (the purchase history) from FILE, CSV or XLSX: client, date,
+    product, quantity, amount; optionally order number, unit price, currency, status,
+    client external id / INN / email, product code, category. Clients are found by
+    external id, INN or email (else created), products by code or name (else created);
+    lines are grouped into orders by order number, or by client and date. Running the
+    same file again changes nothing. Exits 0 when the import ran (even with rejected
+    rows), 1 when the file cannot be read."""
+    if (file is None) == (resume_id is None):
+        raise Failure(
+            "give either FILE or --resume RUN_ID", "see: lavka import orders --help", EXIT_USAGE
+        )
+    django_setup()
+    database_required()
+    migrations_required()
+    from django.conf import settings
+
+    from lavka.audit.context import audit_context
+    from lavka.core.errors import DomainError
+    from lavka.imports.models import ImportRun
+    from lavka.imports.readers import FileProblem
+    from lavka.imports.services import (
+        import_can_resume,
+        import_run_in_process,
+        import_set_mapping,
+        import_upload,
+    )
+
+    actor = acting_user(as_user)
+    counter = Counter("rows")
+    with audit_context(via="cli", command="import orders"):
+        try:
+            if resume_id is not None:
+                run = ImportRun.objects.filter(pk=resume_id, target="orders").first()
+                if run is None or not import_can_resume(run):
+                    raise Failure(
+                        f"order import run {resume_id} cannot be resumed",
+                        "only a failed import can be resumed",
+                        EXIT_USAGE,
+                    )
+            else:
+                assert file is not None
+                path = Path(file)
+                if not path.is_file():
+                    raise Failure(f"cannot read {file}", "check the path", EXIT_FAILED)
+                run = import_upload(
+                    actor=actor,
+                    name=path.name,
+                    source=path,
+                    max_bytes=None,
+                    target="orders",
+                    read_all=False,
+                )
+                if mapping_ref:
+                    header = list(run.options.get("header", []))
+                    mapping = _mapping(mapping_ref, header, actor)
+                    run = import_set_mapping(actor=actor, run=run, mapping=mapping)
+            result = import_run_in_process(
+                actor=actor,
+                run=run,
+                dry_run=dry_run,
+                progress=None if as_json else (lambda done, total: counter(done, total or 0)),
+                workers=_workers(),
+            )
+        except FileProblem as exc:
+            raise Failure(
+                exc.message, "fix the file and run the command again", EXIT_FAILED
+            ) from None
+        except DomainError as exc:
+            fields = getattr(exc, "fields", {}) or {}
+            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in fields.items())
+            raise Failure(
+                detail or str(exc), "see: lavka import orders --help", EXIT_USAGE
+            ) from None
+    counts = result["counts"]
+    report = str(Path(settings.DATA_DIR) / result["error_report"])
+    keys = DRY_RUN_KEYS if dry_run else COUNT_KEYS
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": run.pk,
+                    "dry_run": dry_run,
+                    **{k: counts.get(k, 0) for k in keys},
+                    "error_report": report,
+                    "seconds": result.get("seconds", {}),
+                }
+            )
+        )
+    else:
+        counter.finish()
+        label = "Checked (dry run, nothing written)" if dry_run else "Imported"
+        click.echo(f"{label} {run.original_name} (run {run.pk}):")
+        for key in keys:
+            click.echo(f"  {key:<18}{counts.get(key, 0)}")
+        click.echo(f"Row errors: {report}")
+    return EXIT_OK

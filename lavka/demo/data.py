@@ -1,5 +1,6 @@
 """The demo company «Лавка Трейд» / Lavka Trade: a team tree, one user for each built-in
-role, and clients owned by the sales people.
+role, clients owned by the sales people, and their sales: a catalogue, two pipelines
+with deals in every stage, and two years of orders (see README.md).
 
 `load_demo` is idempotent: teams and users are found by name, a seller's clients by
 (owner, name), generated clients by their count, so running it again creates only
@@ -15,9 +16,12 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone, translation
 
 from lavka.audit.services import Action, audit_record
@@ -25,6 +29,9 @@ from lavka.clients.models import Client, Tier, Touchpoint
 from lavka.clients.services import client_create
 from lavka.clients.services.core import client_fields_clean, search_text_for
 from lavka.demo import names
+from lavka.demo.keyaccounts import keyaccounts_demo_load
+from lavka.demo.leads import leads_demo_load
+from lavka.demo.plans import demo_plans_ensure
 from lavka.identity.models import Role, Team, User
 from lavka.identity.roles import (
     ADMINISTRATOR,
@@ -39,6 +46,29 @@ from lavka.identity.roles import (
     default_grants,
 )
 from lavka.identity.services import team_create, user_create, user_set_password
+from lavka.leads.models import Lead
+from lavka.sales.models import (
+    POSITION_STEP,
+    Deal,
+    DealStageChange,
+    Order,
+    OrderLine,
+    Pipeline,
+    Price,
+    PriceList,
+    Product,
+    ProductCategory,
+    Stage,
+)
+from lavka.sales.services.catalogue import (
+    category_create,
+    price_list_create,
+    price_set,
+    product_create,
+)
+from lavka.sales.services.deals import deal_create, deal_lines_set, deal_move
+from lavka.sales.services.pipelines import pipeline_create
+from lavka.sales.services.values import line_amount
 
 DEMO_PASSWORD = "lavka-demo-2026"
 SEED = 2026
@@ -106,7 +136,8 @@ NOTES = [
 
 def load_demo(*, scale: int = 0, progress: Progress | None = None) -> dict[str, Any]:
     """Create whatever part of the demo company is missing, plus `scale` generated
-    clients in total (bulk-inserted, without audit events, in batches of SCALE_BATCH).
+    clients in total (bulk-inserted, without audit events, in batches of SCALE_BATCH)
+    with their deals and two years of orders.
 
     Returns the logins (all with DEMO_PASSWORD) and what was created this time.
     """
@@ -116,7 +147,20 @@ def load_demo(*, scale: int = 0, progress: Progress | None = None) -> dict[str, 
         teams, teams_created = _teams_ensure()
         users, users_created = _users_ensure(roles=roles, teams=teams)
         clients_created = _clients_ensure(users=users, report=report)
+        sales_created = _sales_ensure(users=users, report=report)
+        leads_created = leads_demo_load(
+            users=users,
+            rng=random.Random(f"{SEED}:leads"),  # noqa: S311 (demo data, not secrets)
+        )
+        key_accounts_created = keyaccounts_demo_load(
+            users=users,
+            rng=random.Random(f"{SEED}:keyaccounts"),  # noqa: S311 (demo data, not secrets)
+        )
+        plans_created = demo_plans_ensure(actor=users["admin"])
     scale_created = _clients_generate(count=scale, users=users, report=report) if scale else 0
+    scale_sales = (
+        _sales_generate(report=report) if scale else {"deals": 0, "orders": 0, "order_lines": 0}
+    )
     return {
         "password": DEMO_PASSWORD,
         "logins": [
@@ -133,6 +177,14 @@ def load_demo(*, scale: int = 0, progress: Progress | None = None) -> dict[str, 
             "users": users_created,
             "clients": clients_created,
             "generated_clients": scale_created,
+            "deals": sales_created["deals"],
+            "orders": sales_created["orders"],
+            "generated_deals": scale_sales["deals"],
+            "generated_orders": scale_sales["orders"],
+            "generated_order_lines": scale_sales["order_lines"],
+            "leads": leads_created,
+            "key_accounts": key_accounts_created,
+            "plans": plans_created,
         },
     }
 
@@ -439,3 +491,575 @@ def _mobile_draw(rng: random.Random) -> str:
         f"+7 ({rng.randint(900, 999)}) {rng.randint(100, 999)}-"
         f"{rng.randint(10, 99)}-{rng.randint(10, 99)}"
     )
+
+
+# --- sales: catalogue, pipelines, deals, two years of orders ------------------------------
+
+DEMO_ORDER_SOURCE = "demo"  # the fixed demo's generated purchase history
+SCALE_ORDER_SOURCE = "demo-scale"  # the history of `--scale` clients
+HISTORY_DAYS = 730  # two years of orders
+# The purchase process (BG/NBD-like, so that the analytics find what is true): a client
+# buys at its own Poisson rate, drawn from Gamma(RATE_SHAPE, 1/RATE_SCALE) per day, and
+# after each purchase stops buying for good with its own probability, drawn from
+# Beta(DROP_A, DROP_B). Its spend per order is scaled by Gamma(SPEND_SHAPE, 1/SPEND_SHAPE)
+# (mean 1). Each client buys from one to three categories, each on its repeat cycle.
+RATE_SHAPE, RATE_SCALE = 1.2, 90.0
+DROP_A, DROP_B = 1.0, 9.0
+SPEND_SHAPE = 2.5
+SCALE_DEAL_SHARE = 0.25  # generated clients with a deal
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    pk: int
+    code: str
+    name: str
+    category_id: int
+    category: str  # key in names.CATEGORIES
+    price: Decimal
+
+
+def _server_russian() -> bool:
+    return str(getattr(settings, "LANGUAGE_CODE", "en")).lower().startswith("ru")
+
+
+def _catalogue_ensure(admin: User) -> list[DemoProduct]:
+    """The demo catalogue: categories, products with VAT, and the default RUB price list,
+    created through the services (audited) unless they exist."""
+    categories: dict[str, ProductCategory] = {}
+    for order, (key, name, _cycle) in enumerate(names.CATEGORIES):
+        found = ProductCategory.objects.filter(name=name).first()
+        categories[key] = found or category_create(actor=admin, name=name, order=order)
+    price_list = PriceList.objects.filter(is_default=True, currency="RUB").first()
+    if price_list is None:
+        price_list = price_list_create(
+            actor=admin, name="Base prices (Базовые цены)", currency="RUB", is_default=True
+        )
+    since = timezone.localdate() - dt.timedelta(days=HISTORY_DAYS + 30)
+    result = []
+    for code, name, key, unit, vat, price in names.PRODUCTS:
+        product = Product.objects.filter(code=code).first()
+        if product is None:
+            product = product_create(
+                actor=admin,
+                code=code,
+                name=name,
+                unit=unit,
+                category=categories[key],
+                vat_rate=vat,
+                kind=Product.Kind.SERVICE if key == "service" else Product.Kind.PRODUCT,
+            )
+        if not Price.objects.filter(price_list=price_list, product=product).exists():
+            price_set(
+                actor=admin, price_list=price_list, product=product, amount=price, valid_from=since
+            )
+        result.append(
+            DemoProduct(
+                pk=product.pk,
+                code=product.code,
+                name=product.name,
+                category_id=categories[key].pk,
+                category=key,
+                price=Decimal(price),
+            )
+        )
+    return result
+
+
+def _pipelines_ensure(admin: User) -> list[Any]:
+    """The default pipeline (a migration made it) and a second one for tenders."""
+    russian = _server_russian()
+    tender_name = names.TENDER_PIPELINE[1 if russian else 0]
+    pipelines = list(Pipeline.objects.order_by("-is_default", "order", "id"))
+    if not any(p.name in names.TENDER_PIPELINE for p in pipelines):
+        pipelines.append(
+            pipeline_create(
+                actor=admin,
+                name=tender_name,
+                stages=[
+                    {"name": ru if russian else en, "kind": kind, "probability": p, "colour": c}
+                    for en, ru, kind, p, c in names.TENDER_STAGES
+                ],
+            )
+        )
+    return pipelines[:2]
+
+
+def _deals_ensure(
+    *, users: dict[str, User], products: list[DemoProduct], pipelines: list[Any]
+) -> int:
+    """A deal of every seller in every stage of the default pipeline, and of the St
+    Petersburg seller in every stage of the tenders pipeline, made through the
+    services as the seller would (products, moves stage by stage, a lost reason, won
+    deals' orders), then dated back so the stage history shows believable times.
+    Skipped when the sellers have deals already."""
+
+    sellers = [spec for spec in USERS if spec.clients]
+    owners = [users[spec.username] for spec in sellers]
+    if Deal.all_objects.filter(owner__in=owners).exists():
+        return 0
+    rng = random.Random(f"{SEED}:deals")  # noqa: S311 - demo data, not secrets
+    catalogue = {p.pk: p for p in Product.objects.filter(pk__in=[p.pk for p in products])}
+    now = timezone.now()
+    created = 0
+    for pipeline in pipelines:
+        stages = list(Stage.objects.filter(pipeline=pipeline, is_archived=False).order_by("order"))
+        open_stages = [s for s in stages if s.kind == Stage.Kind.OPEN]
+        for spec in sellers:
+            owner = users[spec.username]
+            clients = list(Client.objects.filter(owner=owner).order_by("id")[:40])
+            if not clients:
+                continue
+            for stage in stages:
+                if not pipeline.is_default and spec.team != sellers[-1].team:
+                    continue  # tenders: the St Petersburg team's
+                client = rng.choice(clients)
+                deal = deal_create(
+                    actor=owner,
+                    client=client,
+                    pipeline=pipeline,
+                    title=f"{rng.choice(names.DEAL_SUBJECTS)} — {client.name}"[:200],
+                    currency="RUB",
+                    expected_close_on=timezone.localdate() + dt.timedelta(days=rng.randint(7, 90)),
+                    source=rng.choice(names.DEAL_SOURCES),
+                    competitors=rng.sample(names.COMPETITORS, rng.randint(0, 2)),
+                )
+                picked = rng.sample(products, rng.randint(1, 3))
+                deal_lines_set(
+                    actor=owner,
+                    deal=deal,
+                    lines=[
+                        {
+                            "product": catalogue[p.pk],
+                            "quantity": rng.choice([1, 2, 5, 10, 20, 50]),
+                            "discount_percent": rng.choice([0, 0, 0, 5, 10]),
+                        }
+                        for p in picked
+                    ],
+                )
+                path = [s for s in open_stages if s.order <= stage.order]
+                if not stage.is_open:
+                    path = [*open_stages[: rng.randint(1, len(open_stages))], stage]
+                for step in path[1:]:
+                    deal = deal_move(
+                        actor=owner,
+                        deal=deal,
+                        stage=step,
+                        lost_reason=rng.choice(names.LOST_REASONS)
+                        if step.kind == Stage.Kind.LOST
+                        else "",
+                    )
+                _date_back(deal, now=now, rng=rng)
+                created += 1
+    return created
+
+
+def _date_back(deal: Any, *, now: dt.datetime, rng: random.Random) -> None:
+    """Spread a fresh demo deal's stage history over the past weeks: each step a few
+    days after the one before, the last one a day or two ago."""
+    steps = list(DealStageChange.objects.filter(deal_id=deal.pk).order_by("id"))
+    when = now - dt.timedelta(days=rng.randint(1, 3))
+    for step in reversed(steps):
+        DealStageChange.objects.filter(pk=step.pk).update(changed_at=when)
+        if step is steps[0]:
+            Deal.all_objects.filter(pk=deal.pk).update(created_at=when)
+        when -= dt.timedelta(days=rng.randint(2, 12), hours=rng.randint(0, 9))
+    if deal.won_at:
+        Deal.all_objects.filter(pk=deal.pk).update(won_at=steps[-1].changed_at)
+        Order.all_objects.filter(source_deal_id=deal.pk).update(
+            ordered_on=timezone.localdate(steps[-1].changed_at)
+        )
+    elif deal.lost_at:
+        Deal.all_objects.filter(pk=deal.pk).update(lost_at=steps[-1].changed_at)
+
+
+def purchase_history(
+    rng: random.Random,
+    *,
+    products: dict[str, list[DemoProduct]],
+    start: dt.date,
+    end: dt.date,
+    rate_boost: float = 1.0,
+) -> list[tuple[dt.date, list[tuple[DemoProduct, Decimal, Decimal]]]]:
+    """One client's purchases between `start` (the first purchase) and `end`: a list of
+    (date, [(product, quantity, discount %)]), drawn from the BG/NBD-like process above.
+    Categories come back on their repeat cycles: a category is in an order with the
+    chance (days since it was last bought) / (its cycle)."""
+    cycles = {key: cycle for key, _name, cycle in names.CATEGORIES}
+    rate = rng.gammavariate(RATE_SHAPE, 1 / RATE_SCALE) * rate_boost
+    drop = rng.betavariate(DROP_A, DROP_B)
+    spend = rng.gammavariate(SPEND_SHAPE, 1 / SPEND_SHAPE)
+    keys = [key for key in cycles if key in products]
+    liked = rng.sample(keys, rng.choice([1, 2, 2, 3]))
+    last: dict[str, dt.date] = {}
+    day = start
+    orders = []
+    while day <= end:
+        lines = []
+        for key in liked:
+            since = (day - last[key]).days if key in last else cycles[key]
+            if rng.random() < min(1.0, since / cycles[key]):
+                for product in rng.sample(
+                    products[key], min(len(products[key]), rng.choice([1, 1, 2]))
+                ):
+                    base = max(1, round(spend * rng.lognormvariate(1.2, 0.6)))
+                    lines.append((product, Decimal(base), Decimal(rng.choice([0, 0, 0, 0, 5, 10]))))
+                last[key] = day
+        if not lines:
+            key = liked[0]
+            lines.append((rng.choice(products[key]), Decimal(1), Decimal(0)))
+            last[key] = day
+        orders.append((day, lines))
+        if rng.random() < drop:
+            break
+        day += dt.timedelta(days=max(1, round(rng.expovariate(rate or 1e-6))))
+    return orders
+
+
+def _order_status(rng: random.Random, ordered_on: dt.date, today: dt.date) -> str:
+    if (today - ordered_on).days < 3:
+        return rng.choice([Order.Status.DRAFT, Order.Status.CONFIRMED])
+    if rng.random() < 0.03:
+        return Order.Status.CANCELLED
+    if (today - ordered_on).days < 20:
+        return rng.choice([Order.Status.CONFIRMED, Order.Status.SHIPPED])
+    return Order.Status.PAID
+
+
+class _Writer:
+    """Bulk inserts of orders, lines, deals and stage steps as plain rows: COPY on
+    PostgreSQL (ids taken from the tables' sequences first), bulk_create in batches
+    elsewhere. Rows are dicts of column values (attnames)."""
+
+    def __init__(self) -> None:
+        self.connection = connection
+        self.postgres = connection.vendor == "postgresql"
+
+    def ids(self, model: Any, count: int) -> list[int]:
+        """`count` fresh ids of `model`'s table (PostgreSQL), else Nones."""
+        if not count:
+            return []
+        if not self.postgres:
+            return [0] * count
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [model._meta.db_table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def insert(self, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert `rows`; return their ids in order."""
+        if not rows:
+            return []
+        if not self.postgres:
+            objects = model.objects.bulk_create(
+                [model(**{k: v for k, v in row.items() if k != "id"}) for row in rows],
+                batch_size=1000,
+            )
+            return [obj.pk for obj in objects]
+        from psycopg import sql  # only on PostgreSQL
+
+        columns = list(rows[0])
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(model._meta.db_table),
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        )
+        with self.connection.cursor() as cursor:
+            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+            with raw.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        return [row["id"] for row in rows]
+
+
+def _history_rows(
+    writer: _Writer,
+    clients: list[tuple[int, int, int | None, dt.date, str]],
+    *,
+    products: list[DemoProduct],
+    source: str,
+    seed: str,
+    first_index: int,
+    rate_boost: float = 1.0,
+) -> tuple[int, int]:
+    """Generate and insert the purchase history of `clients` (id, owner, team, first
+    possible day, currency), client number i drawing from its own random.Random (so a
+    client's history does not depend on the batch it is in). Returns (orders, lines)."""
+    by_category: dict[str, list[DemoProduct]] = {}
+    for product in products:
+        by_category.setdefault(product.category, []).append(product)
+    today = timezone.localdate()
+    now = timezone.now()
+    histories = []
+    for offset, (client_id, owner_id, team_id, first_day, currency) in enumerate(clients):
+        rng = random.Random(f"{seed}:{first_index + offset}")  # noqa: S311 - demo data
+        start = first_day + dt.timedelta(days=rng.randint(0, 60))
+        if start > today:
+            start = today
+        for day, lines in purchase_history(
+            rng, products=by_category, start=start, end=today, rate_boost=rate_boost
+        ):
+            histories.append((client_id, owner_id, team_id, currency, day, lines, rng))
+    order_ids = writer.ids(Order, len(histories))
+    line_count = sum(len(h[5]) for h in histories)
+    line_ids = writer.ids(OrderLine, line_count)
+    orders: list[dict[str, Any]] = []
+    stamps: dict[dt.date, dt.datetime] = {}
+    all_lines: list[list[dict[str, Any]]] = []
+    for index, (client_id, owner_id, team_id, currency, day, lines, rng) in enumerate(histories):
+        order_lines: list[dict[str, Any]] = []
+        for product, quantity, discount in lines:
+            amount = line_amount(quantity, product.price, discount)
+            order_lines.append(
+                {
+                    "product_id": product.pk,
+                    "product_code": product.code,
+                    "product_name": product.name,
+                    "category_id": product.category_id,
+                    "quantity": quantity,
+                    "unit_price": product.price,
+                    "discount_percent": discount,
+                    "amount": amount,
+                }
+            )
+        if day not in stamps:
+            stamps[day] = min(timezone.make_aware(dt.datetime.combine(day, dt.time(10))), now)
+        stamp = stamps[day]
+        orders.append(
+            {
+                "id": order_ids[index],
+                "created_at": stamp,
+                "updated_at": stamp,
+                "version": 1,
+                "deleted_at": None,
+                "deleted_by_id": None,
+                "owner_id": owner_id,
+                "team_id": team_id,
+                "client_id": client_id,
+                "number": "",
+                "ordered_on": day,
+                "status": _order_status(rng, day, today),
+                "currency": currency,
+                "total": sum((line["amount"] for line in order_lines), Decimal(0)),
+                "source_deal_id": None,
+                "source": source,
+                "external_id": "",
+            }
+        )
+        all_lines.append(order_lines)
+    inserted = writer.insert(Order, orders)
+    rows = []
+    for order_id, order_lines in zip(inserted, all_lines, strict=True):
+        for line in order_lines:
+            line["order_id"] = order_id
+            rows.append(line)
+    if writer.postgres:
+        for line, pk in zip(rows, line_ids, strict=True):
+            line["id"] = pk
+    writer.insert(OrderLine, rows)
+    return len(orders), len(rows)
+
+
+def _orders_ensure(*, users: dict[str, User], products: list[DemoProduct], report: Progress) -> int:
+    """Two years of orders for every demo client that has none from the demo yet."""
+    done = set(
+        Order.all_objects.filter(source=DEMO_ORDER_SOURCE).values_list("client_id", flat=True)
+    )
+    owners = [users[spec.username].pk for spec in USERS if spec.clients]
+    start = timezone.localdate() - dt.timedelta(days=HISTORY_DAYS)
+    clients = [
+        (pk, owner_id, team_id, start, currency or "RUB")
+        for pk, owner_id, team_id, currency in Client.objects.filter(owner_id__in=owners)
+        .exclude(notes=SCALE_NOTE)
+        # A client the demo made from a lead is new: it has bought nothing yet.
+        .exclude(pk__in=Lead.objects.filter(client__isnull=False).values("client_id"))
+        .order_by("id")
+        .values_list("pk", "owner_id", "team_id", "currency")
+        if pk not in done
+    ]
+    if not clients:
+        return 0
+    with transaction.atomic():
+        orders, _lines = _history_rows(
+            _Writer(),
+            clients,
+            products=products,
+            source=DEMO_ORDER_SOURCE,
+            seed=f"{SEED}:orders",
+            first_index=0,
+            rate_boost=2.0,
+        )
+    report("orders", orders, orders)
+    return orders
+
+
+def _sales_ensure(*, users: dict[str, User], report: Progress) -> dict[str, int]:
+    admin = users["admin"]
+    products = _catalogue_ensure(admin)
+    pipelines = _pipelines_ensure(admin)
+    deals = _deals_ensure(users=users, products=products, pipelines=pipelines)
+    orders = _orders_ensure(users=users, products=products, report=report)
+    return {"deals": deals, "orders": orders}
+
+
+def _sales_generate(*, report: Progress) -> dict[str, int]:
+    """Deals and two years of orders for the generated clients that have none yet, in
+    batches of SCALE_BATCH clients (one transaction each; a run that stops resumes after
+    the last client whose orders were written)."""
+    keys = {name: key for key, name, _cycle in names.CATEGORIES}
+    prices = {code: Decimal(price) for code, *_rest, price in names.PRODUCTS}
+    products = [
+        DemoProduct(
+            pk=pk,
+            code=code,
+            name=name,
+            category_id=category_id,
+            category=keys[category_name],
+            price=prices[code],
+        )
+        for pk, code, name, category_id, category_name in Product.objects.filter(
+            code__in=list(prices), category__name__in=list(keys)
+        ).values_list("pk", "code", "name", "category_id", "category__name")
+    ]
+    generated = Client.all_objects.filter(notes=SCALE_NOTE)
+    last = (
+        Order.all_objects.filter(source=SCALE_ORDER_SOURCE).aggregate(m=Max("client_id"))["m"] or 0
+    )
+    first_index = generated.filter(pk__lte=last).count()
+    total = generated.count()
+    stages = list(
+        Stage.objects.filter(pipeline__is_default=True, is_archived=False).order_by("order")
+    )
+    tops = {
+        s.pk: (Deal.objects.filter(stage=s).aggregate(m=Max("position"))["m"] or 0) for s in stages
+    }
+    today = timezone.localdate()
+    writer = _Writer()
+    counts = {"deals": 0, "orders": 0, "order_lines": 0}
+    index = first_index
+    after = last
+    while True:
+        batch = list(
+            generated.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "owner_id", "team_id", "created_at", "currency")[:SCALE_BATCH]
+        )
+        if not batch:
+            break
+        after = batch[-1][0]
+        clients = [
+            (
+                pk,
+                owner_id,
+                team_id,
+                max(timezone.localdate(created), today - dt.timedelta(days=HISTORY_DAYS)),
+                currency or "RUB",
+            )
+            for pk, owner_id, team_id, created, currency in batch
+        ]
+        with transaction.atomic():
+            orders, lines = _history_rows(
+                writer,
+                clients,
+                products=products,
+                source=SCALE_ORDER_SOURCE,
+                seed=f"{SEED}:scale:orders",
+                first_index=index,
+            )
+            counts["deals"] += _scale_deals(
+                writer, clients, stages=stages, tops=tops, products=products, first_index=index
+            )
+        counts["orders"] += orders
+        counts["order_lines"] += lines
+        index += len(batch)
+        report("generated orders", index, total)
+    return counts
+
+
+def _scale_deals(
+    writer: _Writer,
+    clients: list[tuple[int, int, int | None, dt.date, str]],
+    *,
+    stages: list[Any],
+    tops: dict[int, int],
+    products: list[DemoProduct],
+    first_index: int,
+) -> int:
+    """A deal for about SCALE_DEAL_SHARE of `clients`, in a random stage of the default
+    pipeline (closed ones with a date and a lost reason), each with its stage steps."""
+    now = timezone.now()
+    first_open = next(s for s in stages if s.kind == Stage.Kind.OPEN)
+    deals: list[dict[str, Any]] = []
+    steps: list[tuple[int, int, dt.datetime, dt.datetime]] = []
+    for offset, (client_id, owner_id, team_id, _first, currency) in enumerate(clients):
+        rng = random.Random(f"{SEED}:scale:deals:{first_index + offset}")  # noqa: S311
+        if rng.random() >= SCALE_DEAL_SHARE:
+            continue
+        stage = rng.choice(stages)
+        created = now - dt.timedelta(days=rng.uniform(5, 200))
+        entered = created + (now - created) * rng.uniform(0.1, 0.9)
+        product = rng.choice(products)
+        tops[stage.pk] += POSITION_STEP
+        deals.append(
+            {
+                "created_at": created,
+                "updated_at": entered,
+                "version": 1,
+                "deleted_at": None,
+                "deleted_by_id": None,
+                "owner_id": owner_id,
+                "team_id": team_id,
+                "client_id": client_id,
+                "person_id": None,
+                "pipeline_id": stage.pipeline_id,
+                "stage_id": stage.pk,
+                "title": f"{rng.choice(names.DEAL_SUBJECTS)}"[:200],
+                "amount": product.price * rng.choice([10, 20, 50, 100]),
+                "currency": currency,
+                "expected_close_on": timezone.localdate(now)
+                + dt.timedelta(days=rng.randint(-10, 120)),
+                "probability": stage.probability,
+                "lost_reason": rng.choice(names.LOST_REASONS)
+                if stage.kind == Stage.Kind.LOST
+                else "",
+                "won_at": entered if stage.kind == Stage.Kind.WON else None,
+                "lost_at": entered if stage.kind == Stage.Kind.LOST else None,
+                "position": tops[stage.pk],
+                "source": rng.choice(names.DEAL_SOURCES),
+                "campaign": "",
+            }
+        )
+        steps.append((first_open.pk, stage.pk, created, entered))
+    ids = writer.ids(Deal, len(deals))
+    for row, pk in zip(deals, ids, strict=True):
+        if writer.postgres:
+            row["id"] = pk
+    inserted = writer.insert(Deal, deals)
+    rows: list[dict[str, Any]] = []
+    for deal_id, (first_stage, stage_id, created, entered) in zip(inserted, steps, strict=True):
+        rows.append(
+            {
+                "deal_id": deal_id,
+                "from_stage_id": None,
+                "to_stage_id": first_stage,
+                "changed_by_id": None,
+                "changed_at": created,
+            }
+        )
+        if stage_id != first_stage:
+            rows.append(
+                {
+                    "deal_id": deal_id,
+                    "from_stage_id": first_stage,
+                    "to_stage_id": stage_id,
+                    "changed_by_id": None,
+                    "changed_at": entered,
+                }
+            )
+    step_ids = writer.ids(DealStageChange, len(rows))
+    if writer.postgres:
+        for row, pk in zip(rows, step_ids, strict=True):
+            row["id"] = pk
+    writer.insert(DealStageChange, rows)
+    return len(deals)

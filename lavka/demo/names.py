@@ -202,3 +202,71 @@ def slug(text: str) -> str:
     latin = "".join(CYR_TO_LAT.get(ch, ch) for ch in text.lower())
     words = "".join(ch if ch.isascii() and ch.isalnum() else " " for ch in latin).split()
     return "-".join(words)
+
+
+# --- sales ------------------------------------------------------------------------------
+
+# (key, name, repeat cycle in days: how long a client's stock of it lasts)
+CATEGORIES = [
+    ("paper", "Paper (Бумага)", 30),
+    ("print", "Printer supplies (Расходники для печати)", 60),
+    ("coffee", "Coffee and tea (Кофе и чай)", 14),
+    ("cleaning", "Cleaning (Хозтовары)", 45),
+    ("furniture", "Furniture (Мебель)", 540),
+    ("service", "Services (Услуги)", 90),
+]
+
+# (code, name, category key, unit, VAT %, price in RUB)
+PRODUCTS = [
+    ("PAP-A4-80", "Бумага офисная А4, 80 г/м², 500 л.", "paper", "пачка", "20", "390.00"),
+    ("PAP-A3-80", "Бумага офисная А3, 80 г/м², 500 л.", "paper", "пачка", "20", "790.00"),
+    ("PAP-ECO-A4", "Бумага переработанная А4, 500 л.", "paper", "пачка", "20", "340.00"),
+    ("PRN-TN-2375", "Тонер-картридж TN-2375", "print", "шт.", "20", "2450.00"),
+    ("PRN-CF-259A", "Картридж CF259A", "print", "шт.", "20", "3900.00"),
+    ("PRN-DRUM-12", "Фотобарабан DR-2335", "print", "шт.", "20", "5200.00"),
+    ("COF-BEAN-1", "Кофе в зёрнах, 1 кг", "coffee", "кг", "10", "1650.00"),
+    ("COF-TEA-100", "Чай чёрный, 100 пакетиков", "coffee", "уп.", "10", "320.00"),
+    ("COF-SUGAR-1", "Сахар порционный, 1 кг", "coffee", "уп.", "10", "210.00"),
+    ("CLN-TOWEL-6", "Полотенца бумажные, 6 рулонов", "cleaning", "уп.", "20", "460.00"),
+    ("CLN-SOAP-5", "Мыло жидкое, 5 л", "cleaning", "канистра", "20", "690.00"),
+    ("CLN-BAGS-120", "Мешки для мусора 120 л, 50 шт.", "cleaning", "рулон", "20", "380.00"),
+    ("FRN-CHAIR-OP", "Кресло офисное «Оптима»", "furniture", "шт.", "20", "8900.00"),
+    ("FRN-DESK-140", "Стол письменный 140×70", "furniture", "шт.", "20", "11500.00"),
+    ("FRN-SHELF-5", "Стеллаж архивный, 5 полок", "furniture", "шт.", "20", "6400.00"),
+    ("SRV-DELIVERY", "Доставка по городу", "service", "рейс", "20", "900.00"),
+    ("SRV-PRINTER", "Обслуживание принтера", "service", "визит", "20", "2500.00"),
+    ("SRV-SETUP", "Сборка мебели", "service", "час", None, "1200.00"),
+]
+
+# Deal titles: "{what} — {client}" is added by the generator.
+DEAL_SUBJECTS = [
+    "Поставка бумаги на квартал",
+    "Картриджи для офиса",
+    "Кофе-пойнт для переговорной",
+    "Хозтовары по договору",
+    "Мебель для нового офиса",
+    "Обслуживание принтеров",
+    "Годовой контракт на расходники",
+    "Тендер на канцелярию",
+    "Office supplies for the year",
+    "Printer fleet service",
+]
+DEAL_SOURCES = ["Сайт", "Выставка", "Рекомендация", "Холодный звонок", "Website", "Referral"]
+LOST_REASONS = [
+    "Выбрали поставщика дешевле",
+    "Бюджет перенесли на следующий год",
+    "Не прошли по срокам поставки",
+    "Chose a competitor with a local warehouse",
+    "Проект закрыт заказчиком",
+]
+COMPETITORS = ["Комус", "ОфисМаг", "Канцлер", "Office Premier", "Relef"]
+
+# The second demo pipeline: (English, Russian, type, probability, colour).
+TENDER_PIPELINE = ("Tenders", "Тендеры")
+TENDER_STAGES = [
+    ("Application", "Заявка", "open", 20, "neutral"),
+    ("Documents filed", "Документы поданы", "open", 40, "accent"),
+    ("Auction", "Торги", "open", 60, "warn"),
+    ("Won", "Выиграли", "won", 100, "good"),
+    ("Lost", "Проиграли", "lost", 0, "risk"),
+]

@@ -14,6 +14,9 @@ import contextlib
 import csv
 import functools
 import gc
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +29,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lavka.audit.services import Action, audit_record, outbox_publish
+from lavka.clients import identifiers
 from lavka.clients.exports import neutralise
-from lavka.clients.models import Client, ContactPoint, Contract, Tag, Tier, TierChange
+from lavka.clients.models import (
+    Address,
+    Client,
+    ContactPoint,
+    Contract,
+    Employment,
+    ImportantDate,
+    Person,
+    Tag,
+    Tier,
+    TierChange,
+)
 from lavka.clients.permissions import can_edit_client
+from lavka.clients.selectors.blocks import people_visible_to
 from lavka.clients.selectors.core import clients_visible_to
 from lavka.clients.services.core import search_text_for
 from lavka.imports.cleaning import (
@@ -69,9 +85,43 @@ __all__ = [
     "run_table",
 ]
 
-import os  # EXPERIMENT
+BATCH_SIZE = 2000
+logger = logging.getLogger(__name__)
 
-BATCH_SIZE = int(os.environ.get("XBATCH", "2000"))
+
+class StageTimes:
+    """Seconds spent per stage of an import, summed over batches (and over the writer
+    threads, so the stages can add up to more than the wall time). Logged at the end:
+    `bench/import_clients` reads them to say where the time goes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.started = time.perf_counter()
+
+    def add(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
+
+    def timed(self, stream: Iterable[Any], stage: str) -> Iterator[Any]:
+        """`stream`'s items, counting the time spent waiting for each as `stage`."""
+        iterator = iter(stream)
+        while True:
+            since = time.perf_counter()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            self.add(stage, since)
+            yield item
+
+    def summary(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.started
+        return {"wall": round(wall, 2), **{k: round(v, 2) for k, v in self.seconds.items()}}
+
+
 COUNT_KEYS = ("created", "updated", "unchanged", "duplicates", "rejected")
 
 
@@ -231,7 +281,7 @@ def _existing(rows: list[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, int
 
 
 def _compare_fields(values: dict[str, Any]) -> list[str]:
-    return [n for n in values if n in DIRECT_FIELDS]
+    return [n for n in values if n in DIRECT_SET]
 
 
 @dataclass
@@ -246,6 +296,17 @@ class BatchPlan:
     created_rows: list[int] = field(default_factory=list)
     to_update: list[tuple[Client, dict[str, Any], set[str]]] = field(default_factory=list)
     tag_ids: dict[str, int] = field(default_factory=dict)  # folded name -> tag id
+    # The other blocks. A client is referred to by its id, or by ("new", i): the i-th
+    # client of to_create; a person likewise by id or ("new", i) in people_new.
+    addresses_new: list[tuple[Ref, dict[str, Any]]] = field(default_factory=list)
+    addresses_changed: list[Address] = field(default_factory=list)
+    people_new: list[dict[str, Any]] = field(default_factory=list)
+    people_by_email: dict[str, Ref] = field(default_factory=dict)
+    people_changed: list[tuple[Person, set[str]]] = field(default_factory=list)
+    employments_new: list[tuple[Ref, Ref, str, bool]] = field(default_factory=list)
+    employments_changed: list[Employment] = field(default_factory=list)
+    dates_new: list[tuple[str, Ref, tuple[int, int, int | None]]] = field(default_factory=list)
+    dates_changed: list[ImportantDate] = field(default_factory=list)
 
     @property
     def moves_keys(self) -> bool:
@@ -255,6 +316,112 @@ class BatchPlan:
 
 
 KEY_FIELDS = {*MATCH_KEYS, "phone"}
+DIRECT_SET = frozenset(DIRECT_FIELDS)
+ORGANISATION = str(Client.Kind.ORGANISATION)
+# What `_apply` and `_plan_blocks` report changed besides the client's own columns.
+BLOCK_CHANGES = {"tags", "addresses", "people", "birthday"}
+Ref = int | tuple[str, int]
+
+
+@dataclass
+class BlocksNow:
+    """The other blocks of a batch's existing clients, as they are before it."""
+
+    addresses: dict[int, list[Address]] = field(default_factory=dict)
+    employments: dict[int, list[Employment]] = field(default_factory=dict)
+    people_by_email: dict[str, Person] = field(default_factory=dict)
+    birthdays: dict[tuple[str, int], ImportantDate] = field(default_factory=dict)
+
+
+def _blocks_now(
+    actor: Any, clients: dict[int, Client], rows: list[tuple[int, dict[str, Any]]]
+) -> BlocksNow:
+    """One query per block for the whole batch, and only for the blocks its rows fill."""
+    now = BlocksNow()
+    ids = list(clients)
+    if ids and any("_address" in v for _n, v in rows):
+        for address in Address.objects.filter(client_id__in=ids).order_by(
+            "client_id", "-is_primary", "id"
+        ):
+            now.addresses.setdefault(address.client_id, []).append(address)
+    contacts = [v["_contact"] for _n, v in rows if "_contact" in v]
+    if contacts:
+        if ids:
+            for employment in (
+                Employment.objects.filter(organisation_id__in=ids, person__deleted_at__isnull=True)
+                .select_related("person")
+                .order_by("organisation_id", "-is_primary", "id")
+            ):
+                now.employments.setdefault(employment.organisation_id, []).append(employment)
+        emails = {c["email"] for c in contacts if c.get("email")}
+        if emails:
+            for person in people_visible_to(actor).filter(email__in=emails).order_by("id"):
+                now.people_by_email.setdefault(person.email, person)
+    if any("_birthday" in v for _n, v in rows):
+        people = {e.person_id for found in now.employments.values() for e in found}
+        people.update(p.pk for p in now.people_by_email.values())
+        dates = ImportantDate.objects.filter(kind=ImportantDate.Kind.BIRTHDAY)
+        for date in dates.filter(client_id__in=ids).order_by("id"):
+            now.birthdays.setdefault(("client", date.client_id or 0), date)
+        for date in dates.filter(person_id__in=people).order_by("id"):
+            now.birthdays.setdefault(("person", date.person_id or 0), date)
+    return now
+
+
+PERSON_COLUMNS = ["first_name", "middle_name", "last_name", "email", "phone"]
+
+
+def _person_search_text(person: dict[str, Any] | Person) -> str:
+    """As `clients.services.blocks.person_create` makes it."""
+    values = person if isinstance(person, dict) else {n: getattr(person, n) for n in PERSON_COLUMNS}
+    return identifiers.folded(
+        values["first_name"],
+        values["last_name"],
+        values["middle_name"],
+        values["email"],
+        values["phone"].lstrip("+"),
+    )
+
+
+def _full_name(first: str, middle: str, last: str) -> str:
+    return identifiers.folded(first, middle, last)
+
+
+def _same_person(employments: list[Employment], contact: dict[str, Any]) -> Employment | None:
+    """The place of work of the row's contact among a client's: by email, phone, name."""
+    email, phone = contact.get("email"), contact.get("phone")
+    if email:
+        for employment in employments:
+            if employment.person.email == email:
+                return employment
+    if phone:
+        for employment in employments:
+            if employment.person.phone == phone:
+                return employment
+    name = _full_name(contact["first_name"], contact["middle_name"], contact["last_name"])
+    for employment in employments:
+        person = employment.person
+        if _full_name(person.first_name, person.middle_name, person.last_name) == name:
+            return employment
+    return None
+
+
+def _block_problem(
+    cleaner: RowCleaner, number: int, raw: dict[str, str], values: dict[str, Any], kind: str
+) -> RowProblem | None:
+    """What the row's other blocks cannot be for a client of this kind."""
+    if "_contact" in values and kind == Client.Kind.PERSON:
+        return cleaner._problem(
+            number, "contact_name", raw, _("Contact persons belong to organisations.")
+        )
+    if "_birthday" in values and kind == Client.Kind.ORGANISATION and "_contact" not in values:
+        return cleaner._problem(
+            number,
+            "birthday",
+            raw,
+            _("An organisation has no birthday: give the contact person whose birthday it is."),
+        )
+    return None
 
 
 class Importer:
@@ -277,6 +444,11 @@ class Importer:
         self.default_tier = Tier.objects.filter(is_default=True).order_by("order").first()
         self.tags: dict[str, Tag] = {}
         self.new_phones: dict[str, int] = {}  # phone -> row that creates a client with it
+        # Emails of the contact persons earlier batches create, and how to wait until
+        # those batches have committed (set when they are written in the background),
+        # so that a later row with the same contact links that person.
+        self.new_people: set[str] = set()
+        self.settle: Callable[[], None] | None = None
 
     def batches(self, start_after: int) -> Iterator[list[tuple[int, list[str]]]]:
         assert self.table is not None
@@ -362,8 +534,27 @@ class Importer:
         # A new client whose phone an existing client already has is reported, not
         # created twice (fuzzy names are left to the background duplicates scan).
         phones = _existing_phones([(n, v) for n, v in good if n not in matched], self.actor)
+        blocks_now = BlocksNow()
+        if self.cleaner.blocks:
+            if self.settle is not None and any(
+                v["_contact"].get("email") in self.new_people for _n, v in good if "_contact" in v
+            ):
+                self.settle()
+            blocks_now = _blocks_now(self.actor, clients, good)
         for number, values in good:
             pk = matched.get(number)
+            if self.cleaner.blocks:
+                kind = values.get("kind") or (
+                    clients[pk].kind if pk is not None else Client.Kind.ORGANISATION
+                )
+                block_problem = _block_problem(
+                    self.cleaner, number, typed.get(number, {}), values, kind
+                )
+                if block_problem is not None:
+                    result.problems.append(block_problem)
+                    result.counts["rejected"] += 1
+                    result.outcomes[number] = ("rejected", None)
+                    continue
             if pk is None:
                 same_phone = phones.get(values.get("phone") or "")
                 if same_phone is not None:
@@ -395,7 +586,12 @@ class Importer:
                     continue
                 if values.get("phone"):
                     self.new_phones[values["phone"]] = number
-                plan.to_create.append((self._new_client(values), values))
+                row = self._new_client(values)
+                if self.cleaner.blocks:
+                    self._plan_blocks(
+                        plan, ("new", len(plan.to_create)), None, row, values, blocks_now
+                    )
+                plan.to_create.append((row, values))
                 plan.created_rows.append(number)
                 result.outcomes[number] = ("created", None)
                 continue
@@ -428,7 +624,14 @@ class Importer:
                 result.counts["rejected"] += 1
                 result.outcomes[number] = ("rejected", None)
                 continue
+            blocks_changed: set[str] = set()
+            if self.cleaner.blocks:
+                blocks_changed = self._plan_blocks(plan, pk, client, None, values, blocks_now)
+                if "_address" in values and not values["_address"].get("primary", True):
+                    # The row's city is that of one of the client's other addresses.
+                    values = {k: v for k, v in values.items() if k != "city"}
             changed = self._apply(client, values, sorted(tags_now.get(pk, []), key=str.casefold))
+            changed |= blocks_changed
             if changed:
                 plan.to_update.append((client, values, changed))
                 result.counts["updated"] += 1
@@ -448,16 +651,151 @@ class Importer:
     def _new_client(self, values: dict[str, Any]) -> dict[str, Any]:
         """The new client's column values ({attname: value}) for FastInsert."""
         owner = values.get("owner") or self.actor
-        row = {n: v for n, v in values.items() if n in DIRECT_FIELDS}
-        row.setdefault("kind", Client.Kind.ORGANISATION)
+        row = {n: v for n, v in values.items() if n in DIRECT_SET}
+        if "kind" not in row:
+            row["kind"] = ORGANISATION
         tier = values.get("tier") or self.default_tier
-        row.update(owner_id=owner.pk, team_id=owner.team_id, tier_id=tier.pk if tier else None)
+        row["owner_id"] = owner.pk
+        row["team_id"] = owner.team_id
+        row["tier_id"] = tier.pk if tier else None
         search = values.get("_search")
         if search is None:
             probe = SimpleNamespace(**{n: row.get(n, "") for n in SEARCH_FIELDS})
             search = search_text_for(probe)  # type: ignore[arg-type]
         row["search_text"] = search
         return row
+
+    def _plan_blocks(
+        self,
+        plan: BatchPlan,
+        ref: Ref,
+        client: Client | None,
+        row: dict[str, Any] | None,
+        values: dict[str, Any],
+        now: BlocksNow,
+    ) -> set[str]:
+        """Plan the row's address, contact person and birthday for a client (`client`,
+        existing, or `row`, the new client's columns); which of them change. An
+        existing client's address of the row's type (its main address when the row
+        gives no type) and contact person (by email, phone, then name) are updated in
+        place, so importing the same file again changes nothing."""
+        changed: set[str] = set()
+        kind = values.get("kind") or (client.kind if client else Client.Kind.ORGANISATION)
+        address = values.get("_address")
+        if address is not None:
+            address["primary"] = True
+            found = now.addresses.get(client.pk, []) if client else []
+            wanted = address.get("kind")
+            target = (
+                next((a for a in found if a.kind == wanted), None)
+                if wanted
+                else (found[0] if found else None)
+            )
+            if target is None:
+                fields = {
+                    n: address.get(n, "") for n in ("country", "region", "postcode", "street")
+                }
+                fields["city"] = address["city"] or (client.city if client and not found else "")
+                fields["kind"] = wanted or (
+                    Address.Kind.POSTAL if kind == Client.Kind.PERSON else Address.Kind.LEGAL
+                )
+                fields["is_primary"] = address["primary"] = not found
+                plan.addresses_new.append((ref, fields))
+                changed.add("addresses")
+            else:
+                address["primary"] = target is found[0]
+                differs = False
+                for name in ("country", "region", "postcode", "street", "city"):
+                    value = address.get(name)
+                    if value and getattr(target, name) != value:
+                        setattr(target, name, value)
+                        differs = True
+                if differs:
+                    plan.addresses_changed.append(target)
+                    changed.add("addresses")
+        contact = values.get("_contact")
+        person_ref: Ref | None = None
+        if contact is not None:
+            person_ref = self._plan_contact(plan, ref, client, row, contact, now, changed)
+        birthday = values.get("_birthday")
+        if birthday is not None:
+            if kind == Client.Kind.PERSON:
+                owner: tuple[str, Ref] | None = ("client", ref)
+            else:
+                owner = ("person", person_ref) if person_ref is not None else None
+            if owner is not None:
+                date = (
+                    now.birthdays.get((owner[0], owner[1])) if isinstance(owner[1], int) else None
+                )
+                if date is None:
+                    plan.dates_new.append((owner[0], owner[1], birthday))
+                    changed.add("birthday")
+                else:
+                    month, day, year = birthday
+                    if (date.month, date.day) != (month, day) or (year and date.year != year):
+                        date.month, date.day, date.year = month, day, year or date.year
+                        plan.dates_changed.append(date)
+                        changed.add("birthday")
+        return changed
+
+    def _plan_contact(
+        self,
+        plan: BatchPlan,
+        ref: Ref,
+        client: Client | None,
+        row: dict[str, Any] | None,
+        contact: dict[str, Any],
+        now: BlocksNow,
+        changed: set[str],
+    ) -> Ref:
+        """The row's contact person at the client: found (and updated) or planned."""
+        employments = now.employments.get(client.pk, []) if client else []
+        email, phone = contact.get("email", ""), contact.get("phone", "")
+        employment = _same_person(employments, contact) if employments else None
+        title = contact.get("job_title", "")
+        if employment:
+            person = employment.person
+            person_changed: set[str] = set()
+            for field_name in ("first_name", "middle_name", "last_name", "email", "phone"):
+                value = contact.get(field_name, "")
+                if (value or field_name == "middle_name") and getattr(person, field_name) != value:
+                    setattr(person, field_name, value)
+                    person_changed.add(field_name)
+            if person_changed:
+                plan.people_changed.append((person, person_changed))
+                changed.add("people")
+            if title and employment.job_title != title:
+                employment.job_title = title
+                plan.employments_changed.append(employment)
+                changed.add("people")
+            return person.pk
+        person_ref: Ref
+        known = now.people_by_email.get(email) if email else None
+        if known is not None:
+            person_ref = known.pk
+        elif email and email in plan.people_by_email:
+            person_ref = plan.people_by_email[email]
+        else:
+            owner_id = client.owner_id if client else (row or {})["owner_id"]
+            team_id = client.team_id if client else (row or {})["team_id"]
+            new_person = {
+                "first_name": contact["first_name"],
+                "middle_name": contact["middle_name"],
+                "last_name": contact["last_name"],
+                "email": email,
+                "phone": phone,
+                "owner_id": owner_id,
+                "team_id": team_id,
+            }
+            new_person["search_text"] = _person_search_text(new_person)
+            person_ref = ("new", len(plan.people_new))
+            plan.people_new.append(new_person)
+            if email:
+                plan.people_by_email[email] = person_ref
+                self.new_people.add(email)
+        plan.employments_new.append((person_ref, ref, title, not employments))
+        changed.add("people")
+        return person_ref
 
     def _apply(self, client: Client, values: dict[str, Any], tags_before: list[str]) -> set[str]:
         """Set the row's values on the client; the names of the fields that changed."""
@@ -528,6 +866,7 @@ class Importer:
             )
         if plan.to_update:
             self._write_updates(plan, actor_user)
+        _write_blocks(plan, result.created_ids)
 
     def _write_updates(self, plan: BatchPlan, actor_user: Any) -> None:
         from lavka.clients.services.core import _sync_primary_contacts
@@ -551,7 +890,7 @@ class Importer:
             client.version += 1
             client.updated_at = now
             client.search_text = search_text_for(client, extra.get(client.pk))
-            fields.update(changed - {"tags"})
+            fields.update(changed - BLOCK_CHANGES)
         Client.objects.bulk_update(
             [c for c, _v, _ch in to_update],
             sorted(fields | {"version", "updated_at", "search_text"}),
@@ -575,6 +914,86 @@ class Importer:
         tagged = [(c.pk, v) for c, v, changed in to_update if "tags" in changed]
         Client.tags.through.objects.filter(client_id__in=[pk for pk, _v in tagged]).delete()
         _set_tags(tagged, plan.tag_ids)
+
+
+def _write_blocks(plan: BatchPlan, created_ids: list[int]) -> None:
+    """Write the batch's addresses, contact persons (with their contact points and
+    places of work) and birthdays: inserts in one statement per table."""
+
+    def client_id(ref: Ref) -> int:
+        return created_ids[ref[1]] if isinstance(ref, tuple) else ref
+
+    FastInsert(Address).insert(
+        [{**fields, "client_id": client_id(ref)} for ref, fields in plan.addresses_new]
+    )
+    if plan.addresses_changed:
+        Address.objects.bulk_update(
+            plan.addresses_changed, ["country", "region", "postcode", "street", "city"]
+        )
+    person_ids = FastInsert(Person).insert(plan.people_new)
+
+    def person_id(ref: Ref) -> int:
+        return person_ids[ref[1]] if isinstance(ref, tuple) else ref
+
+    kinds = ((str(ContactPoint.Kind.EMAIL), "email"), (str(ContactPoint.Kind.PHONE), "phone"))
+    points = [
+        {"person_id": pk, "kind": kind, "value": person[key], "is_primary": True}
+        for pk, person in zip(person_ids, plan.people_new, strict=True)
+        for kind, key in kinds
+        if person[key]
+    ]
+    if plan.people_changed:
+        now = timezone.now()
+        for person, _changed in plan.people_changed:
+            person.version += 1
+            person.updated_at = now
+            person.search_text = _person_search_text(person)
+        Person.objects.bulk_update(
+            [p for p, _c in plan.people_changed],
+            [*PERSON_COLUMNS, "search_text", "version", "updated_at"],
+        )
+        for kind, key in kinds:
+            moved = [p for p, changed in plan.people_changed if key in changed]
+            if not moved:
+                continue
+            ContactPoint.objects.filter(
+                person_id__in=[p.pk for p in moved], kind=kind, is_primary=True
+            ).delete()
+            points.extend(
+                {"person_id": p.pk, "kind": kind, "value": getattr(p, key), "is_primary": True}
+                for p in moved
+                if getattr(p, key)
+            )
+    FastInsert(ContactPoint).insert(points)
+    FastInsert(Employment).insert(
+        [
+            {
+                "person_id": person_id(person),
+                "organisation_id": client_id(client),
+                "job_title": title,
+                "is_primary": primary,
+            }
+            for person, client, title, primary in plan.employments_new
+        ]
+    )
+    if plan.employments_changed:
+        Employment.objects.bulk_update(plan.employments_changed, ["job_title"])
+    birthday = str(ImportantDate.Kind.BIRTHDAY)  # once: a choice's lookup is slow
+    FastInsert(ImportantDate).insert(
+        [
+            {
+                "client_id": client_id(ref) if owner == "client" else None,
+                "person_id": person_id(ref) if owner == "person" else None,
+                "kind": birthday,
+                "month": month,
+                "day": day,
+                "year": year,
+            }
+            for owner, ref, (month, day, year) in plan.dates_new
+        ]
+    )
+    if plan.dates_changed:
+        ImportantDate.objects.bulk_update(plan.dates_changed, ["month", "day", "year"])
 
 
 def _set_tags(items: list[tuple[int, dict[str, Any]]], tag_ids: dict[str, int]) -> None:
@@ -640,6 +1059,10 @@ def import_execute(
         else ((b, None) for b in batches)
     )
     statistics = PlannerStatistics()
+    stages = StageTimes()
+    # "read": reading the file, and validating when not in worker processes; with
+    # them, waiting for their results.
+    stream = stages.timed(stream, "read" if workers == 0 else "read+validate wait")
     with import_session(), _fewer_collections(workers > 0):
         if dry_run:
             for batch, precleaned in stream:
@@ -653,15 +1076,22 @@ def import_execute(
         elif workers > 0 and not connection.in_atomic_block:
             # Other threads' connections could not see a caller's open transaction
             # (nor commit batches apart from it), so only outside one.
-            done = _import_pipelined(run, actor, importer, stream, statistics, progress) or done
+            done = (
+                _import_pipelined(run, actor, importer, stream, statistics, progress, stages)
+                or done
+            )
             counts = dict(run.counts)
         else:
             for batch, precleaned in stream:
+                since = time.perf_counter()
                 with transaction.atomic():
                     batch_commit_settings()
                     plan = importer.plan(batch, precleaned)
+                    since = stages.add("validate+match", since)
                     importer.write(plan)
+                    since = stages.add("write", since)
                     counts = _batch_commit(run, actor, plan)
+                stages.add("commit", since)
                 run.committed_row, run.counts = plan.last_row, counts
                 statistics.rows_added(len(plan.result.created_ids))
                 done = plan.last_row
@@ -669,7 +1099,10 @@ def import_execute(
                     progress(done, run.options.get("last_row"))
             counts = dict(run.counts)
     run.counts = {**counts, "dry_run": True} if dry_run else counts
+    since = time.perf_counter()
     report = error_report_write(run)
+    stages.add("error report", since)
+    logger.info("import run %s stages (s): %s", run.pk, stages.summary())
     updates: dict[str, Any] = {"counts": run.counts, "error_report": report}
     if not dry_run:
         updates.update(status=ImportRun.Status.DONE, finished_at=timezone.now())
@@ -716,6 +1149,7 @@ def _batch_commit(run: ImportRun, actor: Any, plan: BatchPlan) -> dict[str, int]
             "counts": result.counts,
             "created": result.created_ids,
             "updated": result.updated_ids,
+            **_block_counts(plan),
         },
         meta={"via": "import"},
     )
@@ -731,6 +1165,16 @@ def _batch_commit(run: ImportRun, actor: Any, plan: BatchPlan) -> dict[str, int]
     return counts
 
 
+def _block_counts(plan: BatchPlan) -> dict[str, int]:
+    """How many addresses, contact persons and birthdays the batch added or changed."""
+    counts = {
+        "addresses": len(plan.addresses_new) + len(plan.addresses_changed),
+        "people": len(plan.people_new) + len(plan.people_changed) + len(plan.employments_new),
+        "birthdays": len(plan.dates_new) + len(plan.dates_changed),
+    }
+    return {k: v for k, v in counts.items() if v}
+
+
 WRITER_THREADS = {"postgresql": 2, "sqlite": 1}
 
 
@@ -741,6 +1185,7 @@ def _import_pipelined(
     stream: Iterable[tuple[list[tuple[int, list[str]]], list[CleanedCells] | None]],
     statistics: PlannerStatistics,
     progress: Callable[[int, int | None], None] | None,
+    stages: StageTimes,
 ) -> int:
     """The batches planned here and written on background threads (`OrderedWriter`):
     on PostgreSQL two transactions at a time, so that both cores do the database's
@@ -748,11 +1193,15 @@ def _import_pipelined(
     database works while the next batch is matched. The last committed row."""
 
     def write(plan: BatchPlan, turn: Callable[[], None]) -> None:
+        since = time.perf_counter()
         with transaction.atomic():
             batch_commit_settings()
             importer.write(plan)
+            since = stages.add("write (writer threads)", since)
             turn()  # the batches before this one have committed
+            since = stages.add("wait for turn (writer threads)", since)
             counts = _batch_commit(run, actor, plan)
+        stages.add("commit (writer threads)", since)
         run.committed_row, run.counts = plan.last_row, counts
 
     writer = OrderedWriter(
@@ -762,6 +1211,7 @@ def _import_pipelined(
         # (a tenth of its work on SQLite): this thread does, between batches.
         setup=functools.partial(import_connection_setup, checkpoints=False),
     )
+    importer.settle = writer.drain
     last_rows: list[int] = []
     created: list[int] = []
     reported = 0
@@ -775,8 +1225,11 @@ def _import_pipelined(
 
     try:
         for batch, precleaned in stream:
+            since = time.perf_counter()
             plan = importer.plan(batch, precleaned)
+            since = stages.add("match", since)
             writer.submit(plan)
+            stages.add("wait for writers", since)
             sqlite_checkpoint()
             last_rows.append(plan.last_row)
             created.append(len(plan.to_create))

@@ -141,6 +141,38 @@ CLIENT_FIELDS: dict[str, tuple[object, list[str]]] = {
     "kpp": (_("KPP"), ["kpp", "кпп"]),
     "ogrn": (_("OGRN"), ["ogrn", "огрн", "огрнип"]),
     "vat": (_("VAT number"), ["vat", "vat number", "vat id", "ндс номер"]),
+    "preferred_channel": (
+        _("Preferred channel"),
+        ["preferred channel", "preferred contact method", "предпочтительный канал", "канал связи"],
+    ),
+    "preferred_time": (
+        _("Preferred time"),
+        ["preferred time", "best time to call", "удобное время", "время для звонка"],
+    ),
+    "payment_terms_days": (
+        _("Payment terms (days)"),
+        ["payment terms", "payment terms days", "отсрочка платежа", "отсрочка", "отсрочка дней"],
+    ),
+    "price_list": (_("Price list"), ["price list", "price book", "прайс лист", "прайс"]),
+    "discount_percent": (
+        _("Discount, %"),
+        ["discount", "discount percent", "скидка", "скидка процент"],
+    ),
+    "credit_limit": (_("Credit limit"), ["credit limit", "кредитный лимит", "лимит кредита"]),
+    "bank_name": (_("Bank"), ["bank", "bank name", "банк", "наименование банка"]),
+    "bank_bic": (_("BIC"), ["bic", "bik", "swift", "бик", "бик банка"]),
+    "bank_account": (
+        _("Account number"),
+        ["bank account", "account number", "расчетный счет", "р с", "номер счета"],
+    ),
+    "bank_correspondent_account": (
+        _("Correspondent account"),
+        ["correspondent account", "bank correspondent account", "корр счет", "к с", "корсчет"],
+    ),
+    "address_kind": (
+        _("Address type"),
+        ["address type", "address kind", "тип адреса", "вид адреса"],
+    ),
     "country": (_("Country"), ["country", "billing country", "mailing country", "страна"]),
     "region": (
         _("Region"),

@@ -82,3 +82,30 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row}: {self.reason}"
+
+
+class OrderImportLine(models.Model):
+    """An order import's cleaned line, staged until the whole file has been read: then
+    the lines are grouped into orders and written in one transaction, and the run's
+    staged lines are deleted. Clients and products are already resolved here. Lean
+    (no foreign keys, one index: the primary key), because an import stages millions."""
+
+    pk = models.CompositePrimaryKey("run_id", "row")
+    run_id = models.BigIntegerField()
+    row = models.BigIntegerField()
+    order_key = models.CharField(max_length=100)  # the order's external id
+    number = models.CharField(max_length=50, blank=True)
+    client_id = models.BigIntegerField()
+    ordered_on = models.DateField()
+    status = models.CharField(max_length=12)
+    currency = models.CharField(max_length=3)
+    product_id = models.BigIntegerField(null=True)
+    product_code = models.CharField(max_length=64, blank=True)
+    product_name = models.CharField(max_length=200, blank=True)
+    category_id = models.BigIntegerField(null=True)
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=2)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.row}"

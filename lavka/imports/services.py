@@ -3,6 +3,7 @@ and resume an import run (a background job)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import uuid
@@ -12,6 +13,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from lavka.audit.services import Action, audit_record, outbox_publish
@@ -27,18 +29,38 @@ from lavka.imports.engine import (
 )
 from lavka.imports.mapping import auto_map
 from lavka.imports.models import ImportRun, SavedMapping
+from lavka.imports.orders import mapping_problems, orders_import_execute
+from lavka.imports.orders_fields import ORDER_IMPORTED_FIELDS, order_auto_map
 from lavka.imports.readers import FileProblem, open_table
 from lavka.jobs.models import Job
 from lavka.jobs.queue import enqueue_on_commit
 from lavka.jobs.services import job_create
+from lavka.sales.permissions import can_create_sales_record
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_BULK_ITEMS = 1000
 
 
-def _require_importer(actor: Any) -> None:
-    if not can_create_client(actor):
+TARGETS = ("clients", "orders")
+
+
+def _require_importer(actor: Any, target: str = "clients") -> None:
+    if target == "orders":
+        if not can_create_sales_record(actor):
+            raise NotPermitted(action="import", resource="order")
+    elif not can_create_client(actor):
         raise NotPermitted(action="import", resource="client")
+
+
+def target_fields(target: str) -> list[str]:
+    """The fields a column can be mapped to for an import of `target`."""
+    return ORDER_IMPORTED_FIELDS if target == "orders" else IMPORTED_FIELDS
+
+
+def _auto_map(target: str, header: list[str]) -> dict[str, str]:
+    if target == "orders":
+        return {str(i): f for i, f in order_auto_map(header).items()}
+    return {str(i): f for i, f in auto_map(header).items() if f in IMPORTED_FIELDS}
 
 
 def file_too_big_message() -> str:
@@ -55,12 +77,19 @@ def import_upload(
     source: Path | None = None,
     size: int | None = None,
     max_bytes: int | None = MAX_FILE_BYTES,
+    target: str = "clients",
+    read_all: bool = True,
 ) -> ImportRun:
     """Store an uploaded file (from `chunks`, or a copy of `source`) and check it can be
     read; raise FileProblem with the reason when it cannot (also when it is larger than
     `max_bytes`; None: no limit, for local files on the command line). The columns are
-    pre-mapped from the header names."""
-    _require_importer(actor)
+    pre-mapped from the header names. `target`: "clients" or "orders". Without
+    `read_all` (the command line, which imports right away), a CSV file is not read
+    through now: its lines are only counted, and a broken line stops the import when
+    it is reached."""
+    if target not in TARGETS:
+        raise ValidationFailed(fields={"target": [_("Unknown kind of import.")]})
+    _require_importer(actor, target)
     if size is None and source is not None:
         size = source.stat().st_size
     limit = max_bytes if max_bytes is not None else float("inf")
@@ -85,25 +114,33 @@ def import_upload(
     try:
         table = open_table(path, filename=safe)
         header = table.header
-        # Read the whole file once, so a broken line anywhere (say, an unclosed quote
-        # near the end) is refused now, before anything is imported.
-        rows = 0
-        last_row = 0
-        for number, _cells in table.rows:
-            rows += 1
-            last_row = number
+        if not read_all and table.format == "csv":
+            close = getattr(table.rows, "close", None)
+            if close:
+                close()
+            last_row = _count_lines(path)
+            rows = max(0, last_row - 1)
+        else:
+            # Read the whole file once, so a broken line anywhere (say, an unclosed
+            # quote near the end) is refused now, before anything is imported.
+            rows = 0
+            last_row = 0
+            for number, _cells in table.rows:
+                rows += 1
+                last_row = number
     except FileProblem:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     with transaction.atomic():
         run = ImportRun.objects.create(
+            target=target,
             file_path=str(path.relative_to(Path(settings.DATA_DIR))),
             original_name=safe[:255],
             file_sha256=digest.hexdigest(),
             format=table.format,
             encoding=table.encoding,
             delimiter=table.delimiter,
-            mapping={str(i): f for i, f in auto_map(header).items() if f in IMPORTED_FIELDS},
+            mapping=_auto_map(target, header),
             options={"header": header, "rows": rows, "last_row": last_row},
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
@@ -114,6 +151,17 @@ def import_upload(
             changes={"file": [None, run.original_name], "format": [None, run.format]},
         )
     return run
+
+
+def _count_lines(path: Path) -> int:
+    """The lines of a text file (a last line without a newline counts too)."""
+    count = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(4 * 1024 * 1024), b""):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def _copy(chunks: Iterable[bytes], out: IO[bytes], digest: Any, limit: float) -> int:
@@ -128,12 +176,14 @@ def _copy(chunks: Iterable[bytes], out: IO[bytes], digest: Any, limit: float) ->
 
 
 def _check_run(actor: Any, run: ImportRun) -> None:
-    _require_importer(actor)
+    _require_importer(actor, run.target)
     if run.created_by_id != actor.pk and not has_capability(actor, Capability.MANAGE_SETTINGS):
         raise NotFound(resource="import", id=run.pk)
 
 
-def _mapping_clean(mapping: dict[str, str], header: list[str]) -> dict[str, str]:
+def _mapping_clean(
+    mapping: dict[str, str], header: list[str], allowed: list[str] = IMPORTED_FIELDS
+) -> dict[str, str]:
     cleaned: dict[str, str] = {}
     used: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
@@ -147,7 +197,7 @@ def _mapping_clean(mapping: dict[str, str], header: list[str]) -> dict[str, str]
             continue
         if not 0 <= column < len(header):
             errors[str(index)] = [_("Unknown column.")]
-        elif name not in IMPORTED_FIELDS:
+        elif name not in allowed:
             errors[str(index)] = [_("Unknown field.")]
         elif name in used:
             errors[str(index)] = [
@@ -172,7 +222,7 @@ def import_set_mapping(
     if run.status not in (ImportRun.Status.UPLOADED, ImportRun.Status.MAPPED):
         raise ValidationFailed(fields={"mapping": [_("This import has already started.")]})
     header = list(run.options.get("header", []))
-    cleaned = _mapping_clean(mapping, header)
+    cleaned = _mapping_clean(mapping, header, target_fields(run.target))
     before = run.mapping
     run.mapping = cleaned
     run.status = ImportRun.Status.MAPPED
@@ -182,7 +232,7 @@ def import_set_mapping(
         try:
             with transaction.atomic():
                 SavedMapping.objects.update_or_create(
-                    target="clients",
+                    target=run.target,
                     name=save_as.strip()[:100],
                     defaults={"mapping": by_header, "created_by": actor},
                 )
@@ -194,14 +244,19 @@ def import_set_mapping(
     return run
 
 
-def mapping_from_saved(saved: SavedMapping | dict[str, str], header: list[str]) -> dict[str, str]:
+def mapping_from_saved(
+    saved: SavedMapping | dict[str, str], header: list[str], target: str | None = None
+) -> dict[str, str]:
     """A saved mapping ({header name: field}) applied to a file's header."""
     by_header = saved.mapping if isinstance(saved, SavedMapping) else saved
+    if target is None:
+        target = saved.target if isinstance(saved, SavedMapping) else "clients"
+    allowed = target_fields(target)
     folded = {str(k).strip().casefold(): v for k, v in by_header.items()}
     result: dict[str, str] = {}
     for index, name in enumerate(header):
         field = folded.get(name.strip().casefold())
-        if field in IMPORTED_FIELDS and field not in result.values():
+        if field in allowed and field not in result.values():
             result[str(index)] = field
     return result
 
@@ -211,7 +266,7 @@ def _start_job(*, actor: Any, run: ImportRun, dry_run: bool, title: str) -> Job:
 
     job = job_create(
         actor=actor,
-        kind="clients.import",
+        kind="orders.import" if run.target == "orders" else "clients.import",
         title=title,
         params={"run_id": run.pk, "dry_run": dry_run},
     )
@@ -223,6 +278,12 @@ def _start_job(*, actor: Any, run: ImportRun, dry_run: bool, title: str) -> Job:
 
 
 def _require_mapping(run: ImportRun) -> None:
+    if run.target == "orders":
+        fields = {f for f in (run.mapping or {}).values() if f in ORDER_IMPORTED_FIELDS}
+        problems = mapping_problems(fields)
+        if problems:
+            raise ValidationFailed(fields={"mapping": problems})
+        return
     if not column_fields(run):
         raise ValidationFailed(fields={"mapping": [_("Map at least one column to a field.")]})
 
@@ -292,6 +353,13 @@ def import_resume(*, actor: Any, run: ImportRun) -> Job:
     )
 
 
+def users_language(actor: Any) -> contextlib.AbstractContextManager[Any]:
+    """The actor's own language, if they chose one, for the reasons in the row-error
+    report (a background job otherwise runs in the site's default language)."""
+    language = getattr(actor, "language", "")
+    return translation.override(language) if language else contextlib.nullcontext()
+
+
 def import_run_in_process(
     *, actor: Any, run: ImportRun, dry_run: bool = False, progress: Any = None, workers: int = 0
 ) -> dict[str, Any]:
@@ -299,9 +367,14 @@ def import_run_in_process(
     _check_run(actor, run)
     _require_mapping(run)
     try:
-        return import_execute(
-            run=run, actor=actor, dry_run=dry_run, progress=progress, workers=workers
-        )
+        with users_language(actor):
+            if run.target == "orders":
+                return orders_import_execute(
+                    run=run, actor=actor, dry_run=dry_run, progress=progress, workers=workers
+                )
+            return import_execute(
+                run=run, actor=actor, dry_run=dry_run, progress=progress, workers=workers
+            )
     except BaseException:
         if not dry_run:
             ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.FAILED)
@@ -314,17 +387,23 @@ def import_run_for_job(job: Job, progress: Any) -> dict[str, Any]:
     dry_run = bool(job.params.get("dry_run"))
     actor = job.started_by
     try:
-        result = import_execute(
-            run=run,
-            actor=actor,
-            dry_run=dry_run,
-            progress=lambda done, total: progress(done, total),
-        )
+        execute = orders_import_execute if run.target == "orders" else import_execute
+        with users_language(actor):
+            result = execute(
+                run=run,
+                actor=actor,
+                dry_run=dry_run,
+                progress=lambda done, total: progress(done, total),
+            )
     except BaseException:
         if not dry_run:
             ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.FAILED)
         raise
     counts = result["counts"]
+    if run.target == "orders":
+        result["message"] = orders_message(counts)
+        result["run_id"] = run.pk
+        return result
     result["message"] = _(
         "Created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
         "duplicates %(duplicates)d, rejected %(rejected)d."
@@ -333,9 +412,35 @@ def import_run_for_job(job: Job, progress: Any) -> dict[str, Any]:
     return result
 
 
+def orders_message(counts: dict[str, Any]) -> str:
+    """The outcome of an order import (or its dry run) in one sentence."""
+    if counts.get("dry_run"):
+        return _(
+            "Checked: %(lines)d lines in %(orders)d orders would be imported, "
+            "%(clients)d new clients, %(products)d new products; rejected %(rejected)d rows."
+        ) % {
+            "lines": counts.get("lines", 0),
+            "orders": counts.get("orders", 0),
+            "clients": counts.get("clients_created", 0),
+            "products": counts.get("products_created", 0),
+            "rejected": counts.get("rejected", 0),
+        }
+    return _(
+        "Orders: created %(created)d, updated %(updated)d, unchanged %(unchanged)d; "
+        "new clients %(clients)d, new products %(products)d; rejected %(rejected)d rows."
+    ) % {
+        "created": counts.get("orders_created", 0),
+        "updated": counts.get("orders_updated", 0),
+        "unchanged": counts.get("orders_unchanged", 0),
+        "clients": counts.get("clients_created", 0),
+        "products": counts.get("products_created", 0),
+        "rejected": counts.get("rejected", 0),
+    }
+
+
 @transaction.atomic
 def saved_mapping_delete(*, actor: Any, saved: SavedMapping) -> None:
-    _require_importer(actor)
+    _require_importer(actor, saved.target)
     audit_record(action=Action.DELETE, subject=saved, actor=actor, changes={})
     saved.delete()
 

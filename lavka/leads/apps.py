@@ -6,3 +6,12 @@ class LeadsConfig(AppConfig):
     name = "lavka.leads"
     label = "leads"
     verbose_name = _("Leads")
+
+    def ready(self) -> None:
+        from lavka.audit import trash
+        from lavka.clients.services.merge import merge_movable_register
+        from lavka.leads.models import Lead
+
+        trash.register(Lead, label=_("Leads"))
+        # A converted lead follows its client into a merge (and back on undo).
+        merge_movable_register("leads", Lead.all_objects, "client")

@@ -25,10 +25,10 @@ NAV = [
     NavItem("home", _("Home"), "home", "home"),
     NavItem("clients", _("Clients"), "clients:list", "users", area=Area.CLIENTS),
     NavItem("sales", _("Sales"), "sales:board", "trending-up", area=Area.SALES),
-    NavItem("keyaccounts", _("Key accounts"), "area", "star", area=Area.KEY_ACCOUNTS),
+    NavItem("keyaccounts", _("Key accounts"), "keyaccounts:list", "star", area=Area.KEY_ACCOUNTS),
     NavItem("marketing", _("Marketing"), "area", "megaphone", area=Area.MARKETING),
     NavItem("service", _("Service"), "area", "life-buoy", area=Area.SERVICE),
-    NavItem("analytics", _("Analytics"), "area", "bar-chart", area=Area.ANALYTICS),
+    NavItem("analytics", _("Analytics"), "analytics:overview", "bar-chart", area=Area.ANALYTICS),
     NavItem("automation", _("Automation"), "area", "zap", area=Area.AUTOMATION),
     NavItem("settings", _("Settings"), "settings:index", "settings"),
 ]

@@ -49,6 +49,11 @@ def test_edit_an_address_and_link_a_person_to_a_second_organisation(browser):
 
     page.goto(f"/clients/{vasilek.pk}/")
     page.click("[data-testid=add-link] summary")
+    # The form loads when the disclosure opens; type once htmx has wired its search.
+    page.wait_for_function(
+        "() => { const q = document.querySelector('#id_link-q');"
+        " return q && q['htmx-internal-data'] !== undefined; }"
+    )
     page.fill("#id_link-q", "смирн")
     option = page.wait_for_selector(f"#id_link-person input[value='{anna.pk}']")
     assert "CFO at Ромашка" in page.inner_text("[data-testid=link-found]")

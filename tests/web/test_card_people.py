@@ -77,9 +77,15 @@ def test_the_card_offers_to_edit_each_address_to_those_who_may(org, romashka, ad
     mine = logged_in(org.rep).get(f"/clients/{romashka.pk}/").content.decode()
     colleagues = logged_in(org.colleague).get(f"/clients/{romashka.pk}/").content.decode()
 
+    form_url = f"/clients/{romashka.pk}/card/forms/address/{address.pk}/"
     assert f'data-testid="edit-address-{address.pk}"' in mine
-    assert f'value="Баумана 1" maxlength="300" id="id_a{address.pk}-street"' in mine
+    assert f'hx-get="{form_url}"' in mine  # the form loads when the edit opens
+    form = logged_in(org.rep).get(form_url)
+    assert (
+        f'value="Баумана 1" maxlength="300" id="id_a{address.pk}-street"' in form.content.decode()
+    )
     assert f'data-testid="edit-address-{address.pk}"' not in colleagues
+    assert logged_in(org.colleague).get(form_url).status_code == 403
 
 
 def test_address_edited_with_htmx_answers_with_the_blocks_and_is_in_the_history(

@@ -349,3 +349,298 @@ def test_an_analyst_reads_the_board_but_cannot_move_a_card(org, board, romashka)
     assert response.status_code == 403
     deal.refresh_from_db()
     assert deal.stage == board.lead
+
+
+# --- the deal card: competitors, contact person, quote ---------------------------------
+
+
+def test_the_deal_card_adds_and_removes_competitors_by_name(org, board, romashka):
+    deal = new_deal(org.rep, romashka, board, "Paper")
+    http = logged_in(org.rep)
+
+    http.post(f"/sales/deals/{deal.pk}/competitors/", {"add": "Komus"})
+    http.post(f"/sales/deals/{deal.pk}/competitors/", {"add": "  OfficeMag "})
+    http.post(f"/sales/deals/{deal.pk}/competitors/", {"add": "komus"})  # the same, any case
+    assert sorted(deal.competitors.values_list("name", flat=True)) == ["Komus", "OfficeMag"]
+    page = http.get(f"/sales/deals/{deal.pk}/").content.decode()
+    assert "Komus" in page and "OfficeMag" in page
+
+    response = http.post(f"/sales/deals/{deal.pk}/competitors/", {"remove": "Komus"}, follow=True)
+
+    assert list(deal.competitors.values_list("name", flat=True)) == ["OfficeMag"]
+    assert "Competitor “Komus” removed." in response.content.decode()
+
+
+def test_an_empty_competitor_name_is_refused_with_a_message(org, board, romashka):
+    deal = new_deal(org.rep, romashka, board, "Paper")
+
+    response = logged_in(org.rep).post(
+        f"/sales/deals/{deal.pk}/competitors/", {"add": " "}, follow=True
+    )
+
+    assert "Type the competitor&#x27;s name." in response.content.decode()
+    assert not deal.competitors.exists()
+
+
+def test_someone_who_cannot_edit_the_deal_cannot_add_competitors(org, board, romashka):
+    deal = new_deal(org.rep, romashka, board, "Paper")
+
+    response = logged_in(org.analyst).post(f"/sales/deals/{deal.pk}/competitors/", {"add": "X"})
+
+    assert response.status_code == 403
+    assert not deal.competitors.exists()
+
+
+def test_the_contact_person_is_chosen_among_the_clients_people(org, board, romashka):
+    from lavka.clients.models import Employment, Person
+
+    anna = Person.objects.create(first_name="Anna", last_name="Ivanova", owner=org.rep)
+    Employment.objects.create(person=anna, organisation=romashka, is_primary=True)
+    stranger = Person.objects.create(first_name="Boris", last_name="Outsider", owner=org.rep)
+    deal = new_deal(org.rep, romashka, board, "Paper")
+    http = logged_in(org.rep)
+    page = http.get(f"/sales/deals/{deal.pk}/").content.decode()
+    assert "Anna Ivanova" in page and "Boris Outsider" not in page
+
+    http.post(f"/sales/deals/{deal.pk}/person/", {"person": anna.pk})
+    deal.refresh_from_db()
+    assert deal.person == anna
+
+    response = http.post(f"/sales/deals/{deal.pk}/person/", {"person": stranger.pk}, follow=True)
+    deal.refresh_from_db()
+    assert deal.person == anna
+    assert "This person does not work at this client." in response.content.decode()
+
+    http.post(f"/sales/deals/{deal.pk}/person/", {"person": ""})
+    deal.refresh_from_db()
+    assert deal.person is None
+
+
+def test_the_deal_card_shows_time_in_each_stage(org, board, romashka):
+    import datetime as dt
+
+    deal = new_deal(org.rep, romashka, board, "Paper")
+    DealStageChange.objects.filter(deal=deal).update(
+        changed_at=DealStageChange.objects.get(deal=deal).changed_at - dt.timedelta(days=3)
+    )
+    deal_move(actor=org.rep, deal=deal, stage=board.offer)
+
+    page = logged_in(org.rep).get(f"/sales/deals/{deal.pk}/").content.decode()
+
+    times = page.split('data-testid="stage-times"')[1].split("</ul>")[0]
+    assert "Lead" in times and "3 days" in times
+    assert "Offer" in times
+
+
+def test_a_move_to_lost_from_the_card_without_a_reason_is_refused(org, board, romashka):
+    deal = new_deal(org.rep, romashka, board, "Paper")
+
+    response = logged_in(org.rep).post(
+        f"/sales/deals/{deal.pk}/move/", {"stage": board.lost.pk, "lost_reason": " "}, follow=True
+    )
+
+    assert "Say why the deal was lost." in response.content.decode()
+    assert Deal.objects.get(pk=deal.pk).stage == board.lost.pipeline.stages.get(name="Lead")
+
+
+def quoted_deal(org, board, client):
+    deal = new_deal(org.rep, client, board, "Office paper")
+    paper = Product.objects.create(code="P-1", name="Paper A4", unit="pack", vat_rate=20)
+    service = Product.objects.create(code="S-1", name="Delivery", kind="service")
+    from lavka.sales.services import deal_lines_set
+
+    deal_lines_set(
+        actor=org.rep,
+        deal=deal,
+        lines=[
+            {"product": paper, "quantity": 10, "unit_price": "120.00", "discount_percent": 10},
+            {"product": service, "quantity": 1, "unit_price": "500.00"},
+        ],
+    )
+    return deal
+
+
+def test_the_quote_page_shows_positions_totals_vat_and_requisites(org, board, romashka, settings):
+    settings.COMPANY_NAME = "Lavka Trade LLC"
+    romashka.inn, romashka.kpp, romashka.bank_name = "7701234567", "770101001", "Sberbank"
+    romashka.save()
+    deal = quoted_deal(org, board, romashka)
+
+    page = logged_in(org.rep).get(f"/sales/deals/{deal.pk}/quote/").content.decode()
+
+    assert "Lavka Trade LLC" in page
+    for text in ("7701234567", "770101001", "Sberbank", "Paper A4", "Delivery"):
+        assert text in page
+    # 10 × 120 − 10 % = 1,080; + 500 = 1,580; VAT 20 % included in 1,080 = 180.
+    assert "₽1,580.00" in page.split('data-testid="quote-total"')[1][:40]
+    assert "₽180.00" in page.split('data-testid="quote-vat"')[1][:40]
+    assert "₽120.00" in page  # the discount: 1,700 − 1,580
+
+
+def test_the_quote_pdf_reads_back_in_russian(org, board, romashka, settings):
+    import io
+
+    import pypdf
+    from django.utils import timezone
+
+    settings.COMPANY_NAME = "ООО «Лавка Трейд»"
+    romashka.inn = "7701234567"
+    romashka.save()
+    deal = quoted_deal(org, board, romashka)
+    http = logged_in(org.rep)
+    http.cookies["django_language"] = "ru"
+
+    response = http.get(f"/sales/deals/{deal.pk}/quote.pdf", HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert response["Content-Type"] == "application/pdf"
+    assert "attachment" in response["Content-Disposition"]
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.content)).pages)
+    for expected in ("ООО «Лавка Трейд»", "Romashka", "7701234567", "Paper A4", "1 580,00 RUB"):
+        assert expected in text, expected
+    assert "180,00 RUB" in text
+    valid = (timezone.localdate() + __import__("datetime").timedelta(days=14)).strftime("%d.%m.%Y")
+    assert valid in text
+
+
+def test_another_teams_quote_is_not_found(org, board, romashka):
+    deal = quoted_deal(org, board, romashka)
+
+    assert logged_in(org.spb_rep).get(f"/sales/deals/{deal.pk}/quote.pdf").status_code == 404
+
+
+# --- orders: the client filter, status, a new order by hand ------------------------------
+
+
+def test_client_links_open_filtered_lists_and_a_preselected_new_deal(org, board, romashka):
+    other = ClientFactory(owner=org.rep, team=org.moscow, name="Vasilek")
+    new_deal(org.rep, romashka, board, "Romashka tea")
+    new_deal(org.rep, other, board, "Vasilek cups")
+    http = logged_in(org.rep)
+
+    deals = http.get(f"/sales/deals/?client={romashka.pk}").content.decode()
+    assert "Romashka tea" in deals and "Vasilek cups" not in deals
+    form = http.get(f"/sales/deals/new/?client={romashka.pk}").content.decode()
+    assert f'<option value="{romashka.pk}" selected>Romashka</option>' in form
+    assert http.get(f"/sales/orders/?client={romashka.pk}").status_code == 200
+    order_form = http.get(f"/sales/orders/new/?client={romashka.pk}").content.decode()
+    assert f'<option value="{romashka.pk}" selected>Romashka</option>' in order_form
+
+
+def test_an_order_entered_by_hand(org, board, romashka):
+    paper = Product.objects.create(code="P-1", name="Paper A4")
+    http = logged_in(org.rep)
+
+    response = http.post(
+        "/sales/orders/new/",
+        {
+            "client": romashka.pk,
+            "ordered_on": "2026-03-02",
+            "number": "A-17",
+            "currency": "",
+            "status": "confirmed",
+            "product": [paper.pk, ""],
+            "quantity": ["3", ""],
+            "unit_price": ["250", ""],
+            "discount_percent": ["", ""],
+        },
+    )
+
+    order = Order.objects.get(number="A-17")
+    assert response.status_code == 302 and response["Location"] == f"/sales/orders/{order.pk}/"
+    assert (order.client, str(order.ordered_on), order.total) == (
+        romashka,
+        "2026-03-02",
+        Decimal("750.00"),
+    )
+    assert order.source == "manual" and order.owner == org.rep
+
+
+def test_a_new_order_without_lines_or_with_a_bad_quantity_says_so(org, board, romashka):
+    paper = Product.objects.create(code="P-1", name="Paper A4")
+    http = logged_in(org.rep)
+    base = {"client": romashka.pk, "ordered_on": "2026-03-02", "status": "confirmed"}
+
+    empty = http.post("/sales/orders/new/", base)
+    bad = http.post(
+        "/sales/orders/new/",
+        {**base, "product": [paper.pk], "quantity": ["lots"], "unit_price": ["1"]},
+    )
+
+    assert empty.status_code == 422
+    assert "Add at least one line." in empty.content.decode()
+    assert bad.status_code == 422
+    assert "Line 1:" in bad.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_the_order_status_changes_on_the_order_page(org, board, romashka):
+    deal = new_deal(org.rep, romashka, board, "Tea")
+    deal_move(actor=org.rep, deal=deal, stage=board.won)
+    order = Order.objects.get(source_deal=deal)
+    http = logged_in(org.rep)
+    page = http.get(f"/sales/orders/{order.pk}/").content.decode()
+    assert 'value="shipped"' in page and 'value="draft"' not in page
+
+    http.post(f"/sales/orders/{order.pk}/status/", {"status": "shipped"})
+    refused = http.post(f"/sales/orders/{order.pk}/status/", {"status": "draft"}, follow=True)
+
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert "can become" in refused.content.decode()
+
+
+def test_an_analyst_sees_no_status_form_and_cannot_change_it(org, board, romashka):
+    deal = new_deal(org.rep, romashka, board, "Tea")
+    deal_move(actor=org.rep, deal=deal, stage=board.won)
+    order = Order.objects.get(source_deal=deal)
+    http = logged_in(org.analyst)
+
+    assert "order-status-form" not in http.get(f"/sales/orders/{order.pk}/").content.decode()
+    assert http.post(f"/sales/orders/{order.pk}/status/", {"status": "paid"}).status_code == 403
+    assert http.get("/sales/orders/new/").status_code == 404
+
+
+def page_queries(http, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = http.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+def test_the_card_quote_and_order_pages_do_not_grow_with_lines_people_or_competitors(
+    org, board, romashka
+):
+    from lavka.clients.models import Employment, Person
+    from lavka.sales.services import deal_lines_set, deal_update
+
+    def fill(deal, n):
+        products = [Product.objects.create(code=f"P{deal.pk}-{i}", name=f"P {i}") for i in range(n)]
+        deal_lines_set(
+            actor=org.rep,
+            deal=deal,
+            lines=[{"product": p, "quantity": 1, "unit_price": 10} for p in products],
+        )
+        deal_update(actor=org.rep, deal=deal, competitors=[f"C{deal.pk}-{i}" for i in range(n)])
+        for i in range(n):
+            person = Person.objects.create(
+                first_name="P", last_name=f"{deal.pk}-{i}", owner=org.rep
+            )
+            Employment.objects.create(person=person, organisation=deal.client)
+        deal_move(actor=org.rep, deal=deal, stage=board.won)
+        return deal
+
+    http = logged_in(org.rep)
+    small = fill(new_deal(org.rep, romashka, board, "Small"), 1)
+    other = ClientFactory(owner=org.rep, team=org.moscow, name="Vasilek")
+    large = fill(new_deal(org.rep, other, board, "Large"), 12)
+
+    for path in ("/sales/deals/{}/", "/sales/deals/{}/quote/", "/sales/deals/{}/quote.pdf"):
+        assert page_queries(http, path.format(small.pk)) == page_queries(
+            http, path.format(large.pk)
+        ), path
+    small_order, large_order = (Order.objects.get(source_deal=d) for d in (small, large))
+    assert page_queries(http, f"/sales/orders/{small_order.pk}/") == page_queries(
+        http, f"/sales/orders/{large_order.pk}/"
+    )
+    assert page_queries(http, f"/sales/deals/{large.pk}/") <= 25
+    assert page_queries(http, "/sales/orders/new/") <= 12

@@ -3,9 +3,11 @@ saved list views."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
 from django.db.models import F, Q, QuerySet
 
 from lavka.clients.models import Client, SavedView
@@ -25,6 +27,10 @@ class ClientPage:
     size: int
     has_next: bool
     count: int | None = None
+    # How many clients the whole list holds (every page): exact, or PostgreSQL's
+    # estimate ("about") when counting would read too many rows. None: not known.
+    total: int | None = None
+    total_exact: bool = False
 
     @property
     def has_previous(self) -> bool:
@@ -75,6 +81,51 @@ def client_page(
     return ClientPage(
         clients=rows[:size], number=number, size=size, has_next=len(rows) > size, count=count
     )
+
+
+# Up to this many clients, PostgreSQL counts them (a count bounded by LIMIT); beyond
+# its planner's estimate of this many, the list says "about" the estimate.
+EXACT_COUNT_UP_TO = 1000
+
+
+def client_total(clients: QuerySet[Client], page: ClientPage) -> None:
+    """Set `page.total` (and `total_exact`) for the list `clients` (any filters) that
+    `page` is a page of. Nothing to count when the first page holds the whole list.
+    SQLite counts. PostgreSQL asks its planner for the number of rows (EXPLAIN: no
+    rows read; at a million clients a count(*) reads them all, some 100 ms) and counts
+    only when the estimate is small, with a LIMIT so that a bad estimate cannot turn
+    into a long count. One query, or two for a small filtered list."""
+    if page.number == 1 and not page.has_next:
+        page.total, page.total_exact = len(page.clients), True
+        return
+    unordered = clients.order_by()
+    if connections[clients.db].vendor != "postgresql":
+        page.total, page.total_exact = unordered.count(), True
+        return
+    estimate = _planned_rows(unordered)
+    if estimate <= EXACT_COUNT_UP_TO:
+        counted = unordered.values("pk")[: EXACT_COUNT_UP_TO + 1].count()
+        if counted <= EXACT_COUNT_UP_TO:
+            page.total, page.total_exact = counted, True
+            return
+        estimate = max(estimate, counted)
+    shown = page.shown_to + (1 if page.has_next else 0)
+    page.total, page.total_exact = _round_estimate(max(estimate, shown)), False
+
+
+def _planned_rows(clients: QuerySet[Client]) -> int:
+    """PostgreSQL's estimate of the number of rows `clients` returns."""
+    plan = json.loads(clients.values("pk").explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _round_estimate(number: int) -> int:
+    """An estimate to two significant digits: 748,213 -> 750,000 (its last digits
+    are noise, and would change from one page to the next)."""
+    if number < 100:
+        return number
+    unit = 10 ** (len(str(number)) - 2)
+    return round(number / unit) * unit
 
 
 def client_tag_names(clients: list[Client]) -> None:

@@ -7,7 +7,14 @@ from lavka.sales.models.catalogue import (
     Product,
     ProductCategory,
 )
-from lavka.sales.models.deals import POSITION_STEP, Competitor, Deal, DealLine, DealStageChange
+from lavka.sales.models.deals import (
+    POSITION_STEP,
+    Competitor,
+    Deal,
+    DealColumnTotal,
+    DealLine,
+    DealStageChange,
+)
 from lavka.sales.models.orders import SALE_STATUSES, Order, OrderLine
 from lavka.sales.models.pipeline import STAGE_COLOURS, Pipeline, Stage
 
@@ -17,6 +24,7 @@ __all__ = [
     "STAGE_COLOURS",
     "Competitor",
     "Deal",
+    "DealColumnTotal",
     "DealLine",
     "DealStageChange",
     "ExchangeRate",

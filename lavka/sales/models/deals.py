@@ -149,3 +149,31 @@ class DealStageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.from_stage_id} -> {self.to_stage_id}"
+
+
+class DealColumnTotal(models.Model):
+    """How many live deals a board column holds and their sum, per owner, team and
+    currency: what the board's column heads show, read in a few rows instead of an
+    aggregate over every deal.
+
+    Kept by database triggers on sales_deal (migration 0003), so every write path
+    keeps it right: the services, the trash's generic restore, bulk imports, client
+    merges and raw updates alike. `owner_id` and `team_id` are plain numbers (0: no
+    team) so that the access scope filters these rows as it filters deals."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+", db_index=False)
+    owner_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "owner_id", "team_id", "currency"], name="deal_column_total_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}/{self.owner_id}/{self.currency}: {self.deals}"

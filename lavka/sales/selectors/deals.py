@@ -16,13 +16,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from lavka.clients.models import Client
+from lavka.clients.models import Client, Person
+from lavka.clients.selectors.blocks import people_visible_to
 from lavka.core.errors import NotFound
 from lavka.identity.access import Action, Area, scope_queryset
-from lavka.sales.models import Deal, DealLine, DealStageChange, Pipeline, Stage
+from lavka.sales.models import (
+    Deal,
+    DealColumnTotal,
+    DealLine,
+    DealStageChange,
+    Pipeline,
+    Stage,
+)
 from lavka.sales.selectors.pipelines import stage_list
 
 # A card's place in its column, and the cursor of keyset pagination: (position, id).
@@ -128,6 +136,31 @@ def _cards(ids: list[int]) -> dict[int, Deal]:
     return {deal.pk: deal for deal in deals}
 
 
+def column_totals(
+    *, viewer: Any, stage_ids: list[int], owner_id: int | None = None
+) -> dict[int, tuple[int, dict[str, Decimal]]]:
+    """{stage id: (number of deals, {currency: sum})} of the live deals the viewer may
+    see in those stages (only `owner_id`'s, if given). Reads the counters that the
+    database keeps per (stage, owner, team, currency) (DealColumnTotal), scoped like
+    deals: a few rows per column instead of every deal. One query."""
+    rows = scope_queryset(
+        DealColumnTotal.objects.filter(stage_id__in=stage_ids, deals__gt=0),
+        viewer,
+        Area.SALES,
+        Action.READ,
+    )
+    if owner_id is not None:
+        rows = rows.filter(owner_id=owner_id)
+    result: dict[int, tuple[int, dict[str, Decimal]]] = {pk: (0, {}) for pk in stage_ids}
+    for row in (
+        rows.values("stage_id", "currency").annotate(n=Sum("deals"), total=Sum("amount")).order_by()
+    ):
+        count, totals = result[row["stage_id"]]
+        totals[row["currency"]] = row["total"] or Decimal(0)
+        result[row["stage_id"]] = (count + (row["n"] or 0), totals)
+    return result
+
+
 def deals_board(
     *,
     viewer: Any,
@@ -149,16 +182,11 @@ def deals_board(
     if owner_id is not None:
         deals = deals.filter(owner_id=owner_id)
 
-    sums = (
-        deals.filter(stage_id__in=list(columns))
-        .values("stage_id", "currency")
-        .annotate(n=Count("id"), total=Sum("amount"))
-        .order_by()
-    )
-    for row in sums:
-        column = columns[row["stage_id"]]
-        column.count += row["n"]
-        column.totals[row["currency"]] = row["total"] or Decimal(0)
+    for stage_id, (count, totals) in column_totals(
+        viewer=viewer, stage_ids=list(columns), owner_id=owner_id
+    ).items():
+        columns[stage_id].count = count
+        columns[stage_id].totals = totals
     wanted = [pk for pk, column in columns.items() if column.count]
     if not wanted:
         return Board(pipeline=pipeline, columns=list(columns.values()))
@@ -276,3 +304,16 @@ def deal_stage_times(*, viewer: Any, deal: Deal, now: dt.datetime | None = None)
         )
         for pk, duration in totals.items()
     ]
+
+
+def deal_person_choices(*, viewer: Any, deal: Deal) -> list[Person]:
+    """The people who work at the deal's client (now or before), who can be its
+    contact person; main contacts first."""
+    if not deals_visible_to(viewer).filter(pk=deal.pk).exists():
+        raise NotFound(resource="deal", id=deal.pk)
+    return list(
+        people_visible_to(viewer)
+        .filter(employments__organisation_id=deal.client_id)
+        .order_by("-employments__is_primary", "last_name", "first_name", "id")
+        .distinct()
+    )

@@ -7,8 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.template.loader import get_template
 from django.utils import formats, translation
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _lazy
+
+from lavka.web.templatetags.icon_paths import ICONS, UNKNOWN
+from lavka.web.templatetags.times import time_html
 
 register = template.Library()
 
@@ -122,3 +128,62 @@ def field_label(name: str) -> str:
         except Exception:  # noqa: S112 - not a field of this model; try the next
             continue
     return str(name)
+
+
+_ICON_OPEN = (
+    '<svg class="icon{}" width="16" height="16" viewBox="0 0 24 24" fill="none" '
+    'stroke="currentColor" stroke-width="1.75" stroke-linecap="round" '
+    'stroke-linejoin="round" aria-hidden="true" focusable="false">'
+)
+_ICONS_DRAWN: dict[tuple[str, str], SafeString] = {}
+
+
+@register.simple_tag
+def icon(name: Any, css_class: Any = "") -> SafeString:
+    """An icon by name (lavka.web.templatetags.icon_paths), with an extra CSS class:
+    the same SVG as `{% include "web/_icon.html" with name=... class=... %}`, drawn
+    once per name and class instead of through the include's chain of ifs."""
+    key = (str(name), str(css_class or ""))
+    svg = _ICONS_DRAWN.get(key)
+    if svg is None:
+        extra = f" {conditional_escape(css_class)}" if css_class else ""
+        paths = ICONS.get(key[0], UNKNOWN)
+        svg = mark_safe(_ICON_OPEN.format(extra) + paths + "</svg>")  # noqa: S308
+        if len(_ICONS_DRAWN) < 1000:
+            _ICONS_DRAWN[key] = svg
+    return svg
+
+
+# The icon of each kind of touchpoint (as web/timeline/_kind_icon.html draws them).
+KIND_ICONS = {
+    "call": "phone",
+    "meeting": "users",
+    "email": "mail",
+    "message": "inbox",
+    "note": "edit",
+    "visit": "map-pin",
+}
+
+
+@register.filter
+def kind_icon(kind: Any) -> str:
+    """The icon name for a touchpoint kind: `{% icon tp.kind|kind_icon %}`."""
+    return KIND_ICONS.get(str(kind), "activity")
+
+
+@register.simple_tag
+def time_of(value: Any) -> SafeString:
+    """The markup of `{% include "web/_time.html" with value=value %}`, from a
+    formatter that remembers the date pieces and relative times it has written."""
+    return time_html(value)
+
+
+@register.simple_tag
+def field_html(form: Any, name: str) -> SafeString:
+    """`{% include "web/_field.html" with field=form.<name> %}`, or the field's
+    remembered HTML when the view has set `form.field_html`
+    (lavka.web.views.card.remember_each_field_html)."""
+    remembered = getattr(form, "field_html", None)
+    if remembered is not None and name in remembered:
+        return mark_safe(remembered[name])  # noqa: S308 - rendered by web/_field.html
+    return mark_safe(get_template("web/_field.html").render({"field": form[name]}))  # noqa: S308

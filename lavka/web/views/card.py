@@ -5,16 +5,20 @@ re-rendered blocks (one swap); without JavaScript it redirects back to the card.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.forms import Form
+from django.db.models import F, Q, Sum
+from django.forms import Form, ModelChoiceField
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
-from django.urls import path
-from django.utils import translation
+from django.urls import path, reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -69,6 +73,7 @@ from lavka.web.forms import (
 )
 from lavka.web.renderers import NotPlain, frozen
 from lavka.web.requests import AuthedRequest
+from lavka.web.views.timeline import TaskForm, TouchpointForm
 
 CONTRACT_FORM_FIELDS = [
     "number",
@@ -103,8 +108,9 @@ _STATIC_FORMS = (
     ContractForm,
     PersonForm,
     ImportantDateForm,
+    TouchpointForm,  # without its person field (a client with contact persons)
 )
-_FIELDS_HTML: dict[Any, str] = {}
+_FIELDS_HTML: dict[Any, Any] = {}
 _FIELDS_HTML_MAX = 2000
 
 
@@ -134,13 +140,48 @@ def _remember_fields_html(form: Form) -> Form:
     return form
 
 
+def remember_each_field_html(form: Form) -> Form:
+    """Like _remember_fields_html, for a template that places the fields one by one
+    (`{% field_html form "name" %}`): `form.field_html` maps each field's name to its
+    HTML. Not for a form with a choice of database rows (such as the touchpoint
+    form's contact person)."""
+    if (
+        form.is_bound
+        or type(form) not in _STATIC_FORMS
+        or any(isinstance(f, ModelChoiceField) for f in form.fields.values())
+    ):
+        return form
+    try:
+        key = (
+            "each",
+            type(form),
+            tuple(form.fields),
+            form.prefix,
+            form.auto_id,
+            translation.get_language(),
+            frozen(dict(form.initial)),
+        )
+    except NotPlain:
+        return form
+    html = _FIELDS_HTML.get(key)
+    if html is None:
+        template = engines["django"].get_template("web/_field.html")
+        html = {name: template.render({"field": form[name]}) for name in form.fields}
+        if len(_FIELDS_HTML) >= _FIELDS_HTML_MAX:
+            _FIELDS_HTML.clear()
+        _FIELDS_HTML[key] = html
+    form.field_html = html  # type: ignore[attr-defined]
+    return form
+
+
 def card_context(
     viewer: Any, client: Any, *, card: ClientCard | None = None, **bound: Any
 ) -> dict[str, Any]:
     """Extra context for the client card: the four blocks, people, contracts, files,
     personal details and the tier history, in a fixed number of queries (none when
-    the caller has loaded `card` already). `bound` holds a form that failed
-    validation, to show again with its errors."""
+    the caller has loaded `card` already). The blocks' edit forms are not built here:
+    each loads when its disclosure opens (`card_form`). `bound` holds a form that
+    failed validation, to show again in place, open, with its errors."""
     if card is None:
         card = client_card(viewer=viewer, client_id=client.pk)
     can_edit = can_edit_client(viewer, card.client)
@@ -155,41 +196,115 @@ def card_context(
     for date in card.important_dates:
         date.days_left = important_date_days_left(date)  # type: ignore[attr-defined]
     if can_edit:
-        for name, (form_class, prefix) in FORMS.items():
-            if name in bound:
-                context[name] = bound[name]
-            elif name == "tier_form":
-                context[name] = TierChangeForm(prefix=prefix, initial={"tier": card.client.tier_id})
-            elif name == "contract_form":
-                context[name] = _remember_fields_html(
-                    ContractForm(prefix=prefix, initial={"currency": card.client.currency})
-                )
-            else:
-                context[name] = _remember_fields_html(form_class(prefix=prefix))
+        for name in (*FORMS, "file_form", "custom_form"):
+            context[name] = bound.get(name)
         failed_edit = bound.get("contract_edit_form")
         for contract in card.contracts:
             contract.edit_open = context["open_form"] == f"contract-{contract.pk}"  # type: ignore[attr-defined]
-            if failed_edit is not None and failed_edit.prefix == f"c{contract.pk}":
-                contract.edit_form = failed_edit  # type: ignore[attr-defined]
-                continue
-            contract.edit_form = _remember_fields_html(  # type: ignore[attr-defined]
-                ContractForm(
-                    prefix=f"c{contract.pk}",
-                    initial={
-                        **{f: getattr(contract, f) for f in CONTRACT_FORM_FIELDS},
-                        "version": contract.version,
-                    },
-                )
-            )
-        context["file_form"] = bound.get("file_form") or AttachmentForm(
-            prefix="file", contracts=card.contracts
+            failed = failed_edit is not None and failed_edit.prefix == f"c{contract.pk}"
+            contract.edit_form = failed_edit if failed else None  # type: ignore[attr-defined]
+    return context
+
+
+def _fresh_form(name: str, card: ClientCard) -> Form:
+    """A new (unbound) add form of the card's blocks, by its context name."""
+    client = card.client
+    if name == "tier_form":
+        return TierChangeForm(prefix="tier", initial={"tier": client.tier_id})
+    if name == "contract_form":
+        return _remember_fields_html(
+            ContractForm(prefix="contract", initial={"currency": client.currency})
         )
-        context["custom_form"] = bound.get("custom_form") or CustomValuesForm(
+    if name == "file_form":
+        return AttachmentForm(prefix="file", contracts=card.contracts)
+    if name == "custom_form":
+        return CustomValuesForm(
             prefix="custom",
             fields=[v.field for v in card.custom_values],
             initial={v.field.key: v.value for v in card.custom_values},
         )
-    return context
+    form_class, prefix = FORMS[name]
+    return _remember_fields_html(form_class(prefix=prefix))
+
+
+def _contract_edit_form(contract: Any) -> Form:
+    return _remember_fields_html(
+        ContractForm(
+            prefix=f"c{contract.pk}",
+            initial={
+                **{f: getattr(contract, f) for f in CONTRACT_FORM_FIELDS},
+                "version": contract.version,
+            },
+        )
+    )
+
+
+# The card's add forms that load when their disclosure opens: name in the URL ->
+# (context name, URL name of the form's POST, multipart).
+ADD_FORMS: dict[str, tuple[str, str, bool]] = {
+    "address": ("address_form", "card:add_address", False),
+    "contact": ("contact_form", "card:add_contact", False),
+    "consent": ("consent_form", "card:record_consent", False),
+    "contract": ("contract_form", "card:add_contract", False),
+    "person": ("person_form", "card:add_person", False),
+    "date": ("date_form", "card:add_date", False),
+    "tier": ("tier_form", "card:change_tier", False),
+    "file": ("file_form", "card:upload_file", True),
+    "custom": ("custom_form", "card:set_custom", False),
+}
+
+
+@login_required
+@require_GET
+def card_form(
+    request: AuthedRequest, client_id: int, name: str, item_id: int | None = None
+) -> HttpResponse:
+    """One edit form of the card, loaded by htmx when its disclosure opens: the card
+    itself carries none of them (building and rendering every form of every block
+    was half of the card's time). 404 for a client the viewer cannot see, 403 for
+    one they cannot edit."""
+    from lavka.web.views import card_people
+
+    card = client_card(viewer=request.user, client_id=client_id)
+    client = card.client
+    if not can_edit_client(request.user, client):
+        raise NotPermitted(action="edit", resource="client")
+    context: dict[str, Any] = {"client": client}
+    if item_id is None and name in ADD_FORMS:
+        form_name, url_name, multipart = ADD_FORMS[name]
+        if name == "custom" and not card.custom_values:
+            raise NotFound(resource="form", id=name)
+        context.update(
+            form=_fresh_form(form_name, card),
+            name=name,
+            url=reverse(url_name, args=[client.pk]),
+            multipart=multipart,
+        )
+        template = "web/clients/card/_add_form.html"
+    elif item_id is None and name == "link" and client.kind == Client.Kind.ORGANISATION:
+        context["form"] = card_people.link_person_form(client)
+        template = "web/clients/card/_link_person_form.html"
+    elif item_id is None and name == "plan":
+        context.update(
+            timeline_client=client,
+            task_form=TaskForm(client=client, viewer=request.user, auto_id="task_%s"),
+        )
+        template = "web/clients/card/_plan_form.html"
+    elif name == "address" and item_id is not None:
+        address = next((a for a in card.addresses if a.pk == item_id), None)
+        if address is None:
+            raise NotFound(resource="address", id=item_id)
+        context.update(address=address, form=card_people.address_edit_form(address))
+        template = "web/clients/card/_edit_address_form.html"
+    elif name == "contract" and item_id is not None:
+        contract = next((c for c in card.contracts if c.pk == item_id), None)
+        if contract is None:
+            raise NotFound(resource="contract", id=item_id)
+        context.update(contract=contract, form=_contract_edit_form(contract))
+        template = "web/clients/card/_edit_contract_form.html"
+    else:
+        raise NotFound(resource="form", id=name)
+    return render(request, template, context)
 
 
 def _answer(request: AuthedRequest, client: Client, *, ok: str = "", **bound: Any) -> HttpResponse:
@@ -530,6 +645,89 @@ urlpatterns: list[Any] = [
     ),
     path("clients/<int:client_id>/card/custom/", set_custom_values, name="set_custom"),
     path("clients/<int:client_id>/card/tier/", change_tier, name="change_tier"),
+    path("clients/<int:client_id>/card/forms/<slug:name>/", card_form, name="form"),
+    path(
+        "clients/<int:client_id>/card/forms/<slug:name>/<int:item_id>/",
+        card_form,
+        name="form_item",
+    ),
     path("settings/custom-fields/", custom_fields, name="custom_fields"),
     path("settings/tiers/", tiers, name="tiers"),
 ]
+
+
+# --- deals and orders on the card (issue 4) ---------------------------------------------
+
+CARD_DEALS = 5
+CARD_ORDERS = 5
+
+
+@dataclass
+class ClientSales:
+    """The card's "Deals and orders" block: the client's open deals and last orders
+    that the viewer may read, and the revenue of its orders (per currency)."""
+
+    open_deals: list[Any]
+    orders: list[Any]
+    revenue: list[dict[str, Any]]  # {"currency", "year", "all"} per currency
+    year: int
+    can_create: bool
+
+
+def client_sales(
+    viewer: Any, client: Client, *, today: dt.date | None = None
+) -> ClientSales | None:
+    """The block's data in three queries (open deals, last orders, revenue totals),
+    read through the sales selectors, so scoped to what the viewer may read in sales;
+    None for a viewer without read access to sales (the block is not shown)."""
+    from lavka.sales.models import SALE_STATUSES, Stage
+    from lavka.sales.permissions import can_create_sales_record, can_read_sales
+    from lavka.sales.selectors.deals import client_deals
+    from lavka.sales.selectors.orders import client_orders
+
+    if not can_read_sales(viewer):
+        return None
+    today = today or timezone.localdate()
+    open_deals = list(
+        client_deals(viewer=viewer, client=client)
+        .filter(stage__kind=Stage.Kind.OPEN)
+        .select_related(None)
+        .select_related("stage")
+        .only(
+            "id",
+            "title",
+            "amount",
+            "currency",
+            "expected_close_on",
+            "probability",
+            "stage__name",
+            "stage__kind",
+        )
+        .order_by(F("expected_close_on").asc(nulls_last=True), "-id")[:CARD_DEALS]
+    )
+    orders = client_orders(viewer=viewer, client=client)
+    last_orders = list(
+        orders.select_related(None).only(
+            "id", "number", "ordered_on", "total", "currency", "status"
+        )[:CARD_ORDERS]
+    )
+    revenue: list[dict[str, Any]] = []
+    if last_orders:
+        year_start = today.replace(month=1, day=1)
+        revenue = list(
+            orders.filter(status__in=SALE_STATUSES)
+            .order_by()
+            .values("currency")
+            .annotate(
+                all=Sum("total"),
+                year=Sum("total", filter=Q(ordered_on__gte=year_start), default=Decimal(0)),
+            )
+            .order_by("-all", "currency")
+        )
+    return ClientSales(
+        open_deals=open_deals,
+        orders=last_orders,
+        revenue=revenue,
+        year=today.year,
+        can_create=can_create_sales_record(viewer),
+    )

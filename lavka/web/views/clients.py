@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.humanize.templatetags.humanize import NaturalTimeFormatter, naturaltime
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import dateformat, timezone, translation
-from django.utils.formats import get_format
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
-from django.utils.timesince import TIME_STRINGS_KEYS, timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lavka.analytics.selectors import client_scores
 from lavka.clients.exports import client_export_start
-from lavka.clients.models import Client, Tier
+from lavka.clients.models import Client, Tier, Touchpoint
 from lavka.clients.permissions import can_create_client, can_edit_client
 from lavka.clients.selectors import client_get, client_list
 from lavka.clients.selectors.blocks import client_card
 from lavka.clients.selectors.duplicates import client_history
 from lavka.clients.selectors.lists import ClientPage
+from lavka.clients.selectors.timeline import (
+    TIMELINE_SIZE,
+    client_contact_status,
+    task_list,
+    touchpoint_list,
+)
 from lavka.clients.services import client_create, client_delete, client_update
 from lavka.core.errors import DomainError
+from lavka.keyaccounts.selectors import key_account_for_client
 from lavka.web.errors import form_errors_from
 from lavka.web.forms import ClientForm
 from lavka.web.requests import AuthedRequest
-from lavka.web.views.card import card_context
-from lavka.web.views.timeline import timeline_context
+from lavka.web.templatetags.times import Times
+from lavka.web.views.card import card_context, client_sales, remember_each_field_html
+from lavka.web.views.timeline import TouchpointForm
 
 PAGE_SIZE = 50
 
@@ -50,6 +54,7 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         client_page,
         client_rows,
         client_tag_names,
+        client_total,
         saved_views_visible_to,
     )
     from lavka.clients.services.lists import saved_view_save
@@ -131,6 +136,8 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         page = client_page(client_rows(clients), number=number, size=PAGE_SIZE)
     if ids is not None and not (kind or tier or tag or owner or out_of_touch):
         page.count = len(ids)
+    elif page.clients or page.number > 1:
+        client_total(clients, page)
     tiers = list(Tier.objects.all())
     _prepare_rows(page.clients, tiers)
     filtered = bool(query or kind or tier or tag or owner or out_of_touch)
@@ -175,128 +182,6 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-# Format characters (django.utils.dateformat) whose output depends on the date alone,
-# and on the hour and minute alone. A format made of these (and literal text) is
-# formatted piece by piece from a memo: a page of the list shows a hundred times.
-_DATE_CHARS = frozenset("bdDEFjlLmMnNoStwWyYz")
-_TIME_CHARS = frozenset("aAfgGhHiP")
-_PIECES: dict[tuple[str, str, Any], str] = {}
-_PIECES_MAX = 20_000
-
-
-def _format_pieces(fmt: str) -> list[tuple[str, str]] | None:
-    """("date" | "time" | "text", piece) for each part of `fmt`; None if some part
-    depends on more than the date or the hour and minute (seconds, the zone...)."""
-    parts: list[tuple[str, str]] = []
-    for i, piece in enumerate(dateformat.re_formatchars.split(fmt)):
-        if i % 2:
-            if piece in _DATE_CHARS:
-                parts.append(("date", piece))
-            elif piece in _TIME_CHARS:
-                parts.append(("time", piece))
-            else:
-                return None
-        elif piece:
-            parts.append(("text", dateformat.re_escaped.sub(r"\1", piece)))
-    return parts
-
-
-class _Times:
-    """The markup of `web/_time.html` for many values at once: the time zone and the
-    date format are looked up once, not once per value as the template does, and the
-    formatted date and time pieces are remembered (the same output as the `date`
-    filter: each piece is formatted by Django's DateFormat the first time)."""
-
-    def __init__(self) -> None:
-        self.zone = timezone.get_current_timezone()
-        self.language = translation.get_language() or ""
-        fmt = str(get_format("DATETIME_FORMAT"))
-        self.title_format = fmt
-        self.pieces = _format_pieces(fmt)
-
-    def title(self, local: dt.datetime) -> str:
-        if self.pieces is None:
-            return dateformat.format(local, self.title_format)
-        out = []
-        for kind, piece in self.pieces:
-            if kind == "text":
-                out.append(piece)
-                continue
-            part = local.date() if kind == "date" else (local.hour, local.minute)
-            key = (self.language, piece, part)
-            text = _PIECES.get(key)
-            if text is None:
-                if len(_PIECES) >= _PIECES_MAX:
-                    _PIECES.clear()
-                text = _PIECES[key] = dateformat.format(local, piece)
-            out.append(text)
-        return "".join(out)
-
-    def html(self, value: dt.datetime | None) -> str:
-        if not value:
-            return _NO_TIME
-        local = value.astimezone(self.zone)
-        return format_html(
-            '<time datetime="{}" title="{}">{}</time>',
-            local.isoformat(),
-            self.title(local),
-            self.ago(value),
-        )
-
-    def ago(self, value: dt.datetime) -> str:
-        """`naturaltime(value)`, remembered by what it says: "3 days ago" is the same
-        text for every value three days old, and is worded (translated, made plural)
-        once. The key is naturaltime's own reckoning (timesince's units, or the seconds,
-        minutes or hours of the last day)."""
-        now = dt.datetime.now(dt.UTC)
-        if value >= now:
-            return str(naturaltime(value))
-        delta = now - value
-        key: tuple[Any, ...]
-        if delta.days != 0:
-            key = ("day", timesince(value, now, time_strings=_UNIT_MARKS))
-        elif delta.seconds == 0:
-            key = ("now",)
-        elif delta.seconds < 60:
-            key = ("second", delta.seconds)
-        elif delta.seconds // 60 < 60:
-            key = ("minute", delta.seconds // 60)
-        else:
-            key = ("hour", delta.seconds // 3600)
-        memo_key = (self.language, key)
-        text = _AGO.get(memo_key)
-        if text is None:
-            if len(_AGO) >= _PIECES_MAX:
-                _AGO.clear()
-            text = _AGO[memo_key] = _naturaltime_at(value, now, key)
-        return text
-
-
-class _UnitMark(str):
-    """Stands for one of timesince's unit strings: `mark % {"num": 3}` is "year=3"."""
-
-    def __mod__(self, values: Any) -> str:  # type: ignore[override]
-        return f"{self}={values['num']}"
-
-
-_UNIT_MARKS: dict[str, str] = {name: _UnitMark(name) for name in TIME_STRINGS_KEYS}
-_AGO: dict[tuple[str, tuple[Any, ...]], str] = {}
-
-
-def _naturaltime_at(value: dt.datetime, now: dt.datetime, key: tuple[Any, ...]) -> str:
-    """What naturaltime(value) says when it is `now` (its branches for the past)."""
-    strings = NaturalTimeFormatter.time_strings
-    if key[0] == "day":
-        delta = timesince(value, now, time_strings=NaturalTimeFormatter.past_substrings)
-        return str(strings["past-day"] % {"delta": delta})
-    if key[0] == "now":
-        return str(strings["now"])
-    return str(strings[f"past-{key[0]}"] % {"count": key[1]})
-
-
-_NO_TIME = mark_safe('<span class="muted">—</span>')
-
-
 # A row of the client list (web/clients/_rows.html shows them in its table). It is
 # filled in Python, not by the template engine: the page has fifty rows, and rendering
 # them through template tags was the largest part of the page's time.
@@ -321,7 +206,7 @@ def _prepare_rows(clients: list[Client], tiers: list[Tier]) -> None:
     """Set `row_html` on each client (rows come from client_rows; `tiers` is every
     tier): the row's markup, with the tier's label, the owner's name and the times
     (web/_time.html's markup) worked out once per page, not once per row."""
-    times = _Times()
+    times = Times()
     # One reverse() for the page: the card's URL with a placeholder for the id.
     show_url = reverse("clients:show", args=[987654321]).replace("987654321", "%d")
     tier_badges = {
@@ -381,10 +266,46 @@ def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
             "client": client,
             "can_edit": can_edit_client(request.user, client),
             "history": history,
-            **timeline_context(request.user, client),
+            **_card_timeline_context(request.user, client),
             **card_context(request.user, client, card=card),
+            "sales": client_sales(request.user, client),
+            "analytics_scores": client_scores(viewer=request.user, client=client),
+            "key_account": key_account_for_client(viewer=request.user, client_id=client.pk),
         },
     )
+
+
+def _card_timeline_context(viewer: Any, client: Client) -> dict[str, Any]:
+    """The timeline section as the card shows it (timeline_context's keys) but
+    without the "plan the next step" form, which loads when its disclosure opens
+    (card:form "plan"): its assignee list alone was three queries per card."""
+    can_edit = can_edit_client(viewer, client)
+    touchpoints = list(
+        touchpoint_list(viewer=viewer, client=client, with_participants=False)[:TIMELINE_SIZE]
+    )
+    now = timezone.now()
+    return {
+        "timeline_loaded": True,
+        "timeline_client": client,
+        "touchpoints": touchpoints,
+        "touchpoints_more": len(touchpoints) == TIMELINE_SIZE,
+        "open_tasks": list(task_list(viewer=viewer, client=client, status="open")),
+        "contact_status": client_contact_status(client, now=now),
+        "timeline_can_edit": can_edit,
+        "touchpoint_form": remember_each_field_html(
+            TouchpointForm(
+                client=client,
+                initial={"kind": Touchpoint.Kind.CALL, "direction": Touchpoint.Direction.OUTBOUND},
+                auto_id="tp_%s",
+            )
+        )
+        if can_edit
+        else None,
+        "task_form": None,
+        "task_form_lazy": can_edit,
+        "just_logged": None,
+        "now": now,
+    }
 
 
 @login_required

@@ -19,6 +19,7 @@ from lavka.core.errors import NotPermitted, ValidationFailed
 from lavka.imports import engine
 from lavka.imports.mapping import CLIENT_FIELDS
 from lavka.imports.models import ImportRun
+from lavka.imports.orders_fields import order_field_choices
 from lavka.imports.readers import FileProblem
 from lavka.imports.selectors import (
     import_preview,
@@ -39,19 +40,36 @@ from lavka.imports.services import (
     mapping_from_saved,
 )
 from lavka.jobs.selectors import job_get
+from lavka.sales.permissions import can_create_sales_record
 from lavka.web.requests import AuthedRequest
 
 app_name = "imports"
 ERRORS_SHOWN = 500
 
 
-def _field_choices() -> list[tuple[str, str]]:
+def _field_choices(target: str = "clients") -> list[tuple[str, str]]:
+    if target == "orders":
+        return order_field_choices()
     return [(name, str(CLIENT_FIELDS[name][0])) for name in engine.IMPORTED_FIELDS]
 
 
 @login_required
 def new_import(request: AuthedRequest) -> HttpResponse:
-    if not can_create_client(request.user):
+    return _new_import(request, "clients")
+
+
+@login_required
+def new_orders_import(request: AuthedRequest) -> HttpResponse:
+    """Upload an accounting system's export of order lines (the purchase history)."""
+    return _new_import(request, "orders")
+
+
+def _new_import(request: AuthedRequest, target: str) -> HttpResponse:
+    if target == "orders":
+        if not can_create_sales_record(request.user):
+            raise NotPermitted(action="import", resource="order")
+        request.nav_section = "sales"  # type: ignore[attr-defined]
+    elif not can_create_client(request.user):
         raise NotPermitted(action="import", resource="client")
     error = ""
     if request.method == "POST":
@@ -67,16 +85,22 @@ def new_import(request: AuthedRequest) -> HttpResponse:
                     name=upload.name or "upload",
                     chunks=upload.chunks(),
                     size=upload.size,
+                    target=target,
                 )
             except FileProblem as exc:
                 error = exc.message
             else:
                 return redirect("imports:mapping", run_id=run.pk)
-    runs = import_runs_visible_to(request.user)[:10]
+    runs = import_runs_visible_to(request.user).filter(target=target)[:10]
     return render(
         request,
         "web/imports/new.html",
-        {"error": error, "runs": runs, "max_mb": MAX_FILE_BYTES // (1024 * 1024)},
+        {
+            "error": error,
+            "runs": runs,
+            "max_mb": MAX_FILE_BYTES // (1024 * 1024),
+            "target": target,
+        },
         status=422 if error else 200,
     )
 
@@ -84,12 +108,13 @@ def new_import(request: AuthedRequest) -> HttpResponse:
 @login_required
 def map_columns(request: AuthedRequest, run_id: int) -> HttpResponse:
     run = import_run_get(viewer=request.user, run_id=run_id)
+    _section(request, run)
     if run.status not in (ImportRun.Status.UPLOADED, ImportRun.Status.MAPPED):
         return redirect("imports:show", run_id=run.pk)
     header = list(run.options.get("header", []))
     mapping = dict(run.mapping)
     errors: dict[str, list[str]] = {}
-    saved_all = list(saved_mappings(viewer=request.user))
+    saved_all = list(saved_mappings(viewer=request.user, target=run.target))
     chosen = request.GET.get("saved", "")
     if chosen:
         saved = next((m for m in saved_all if str(m.pk) == chosen), None)
@@ -123,7 +148,7 @@ def map_columns(request: AuthedRequest, run_id: int) -> HttpResponse:
         {
             "run": run,
             "columns": columns,
-            "choices": _field_choices(),
+            "choices": _field_choices(run.target),
             "saved_all": saved_all,
             "chosen": chosen,
             "save_errors": errors.get("save_as", []),
@@ -135,12 +160,13 @@ def map_columns(request: AuthedRequest, run_id: int) -> HttpResponse:
 @login_required
 def preview_import(request: AuthedRequest, run_id: int) -> HttpResponse:
     run = import_run_get(viewer=request.user, run_id=run_id)
+    _section(request, run)
     try:
         preview = import_preview(viewer=request.user, run=run)
     except FileProblem as exc:
         messages.error(request, exc.message)
         return redirect("imports:new")
-    labels = dict(_field_choices())
+    labels = dict(_field_choices(run.target))
     header = [
         {"name": name, "field": labels.get(preview["fields"].get(str(i), ""), "")}
         for i, name in enumerate(preview["header"])
@@ -173,18 +199,10 @@ def run_import(request: AuthedRequest, run_id: int) -> HttpResponse:
 @login_required
 def show_import(request: AuthedRequest, run_id: int) -> HttpResponse:
     run = import_run_get(viewer=request.user, run_id=run_id)
+    _section(request, run)
     job = job_get(viewer=request.user, job_id=run.job_id) if run.job_id else None
     errors = list(import_row_errors(viewer=request.user, run=run)[:ERRORS_SHOWN])
-    counts = [
-        (key, label, (run.counts or {}).get(key, 0))
-        for key, label in (
-            ("created", _("Created")),
-            ("updated", _("Updated")),
-            ("unchanged", _("Unchanged")),
-            ("duplicates", _("Duplicates")),
-            ("rejected", _("Rejected")),
-        )
-    ]
+    counts = [(key, label, (run.counts or {}).get(key, 0)) for key, label in _count_labels(run)]
     context: dict[str, Any] = {
         "run": run,
         "job": job,
@@ -199,6 +217,40 @@ def show_import(request: AuthedRequest, run_id: int) -> HttpResponse:
         "web/imports/_run.html" if request.headers.get("HX-Request") else ("web/imports/show.html")
     )
     return render(request, template, context)
+
+
+def _section(request: AuthedRequest, run: ImportRun) -> None:
+    """An order import belongs to the sales area of the navigation."""
+    if run.target == "orders":
+        request.nav_section = "sales"  # type: ignore[attr-defined]
+
+
+def _count_labels(run: ImportRun) -> list[tuple[str, str]]:
+    if run.target != "orders":
+        return [
+            ("created", _("Created")),
+            ("updated", _("Updated")),
+            ("unchanged", _("Unchanged")),
+            ("duplicates", _("Duplicates")),
+            ("rejected", _("Rejected")),
+        ]
+    if (run.counts or {}).get("dry_run"):
+        return [
+            ("lines", _("Lines to import")),
+            ("orders", _("Orders in the file")),
+            ("clients_created", _("New clients")),
+            ("products_created", _("New products")),
+            ("rejected", _("Rejected rows")),
+        ]
+    return [
+        ("lines", _("Lines imported")),
+        ("orders_created", _("Orders created")),
+        ("orders_updated", _("Orders updated")),
+        ("orders_unchanged", _("Orders unchanged")),
+        ("clients_created", _("New clients")),
+        ("products_created", _("New products")),
+        ("rejected", _("Rejected rows")),
+    ]
 
 
 @login_required
@@ -251,6 +303,7 @@ def download_export(request: AuthedRequest, job_id: int) -> FileResponse:
 
 urlpatterns: list[Any] = [
     path("imports/", new_import, name="new"),
+    path("imports/orders/", new_orders_import, name="orders"),
     path("imports/<int:run_id>/mapping/", map_columns, name="mapping"),
     path("imports/<int:run_id>/preview/", preview_import, name="preview"),
     path("imports/<int:run_id>/run/", run_import, name="run"),

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from itertools import zip_longest
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,17 +33,20 @@ from lavka.clients.selectors import client_get, clients_visible_to
 from lavka.core.errors import DomainError, NotFound, ValidationFailed
 from lavka.sales.models import Deal, Order, Product, Stage
 from lavka.sales.permissions import can_create_sales_record, can_edit_sales_record
+from lavka.sales.quotes import deal_quote, quote_pdf, quote_title
+from lavka.sales.selectors.catalogue import price_for
 from lavka.sales.selectors.deals import (
     BOARD_PAGE,
     Cursor,
+    column_totals,
     deal_get,
     deal_lines,
     deal_list,
+    deal_person_choices,
     deal_stage_history,
     deal_stage_times,
     deals_board,
     deals_column,
-    deals_visible_to,
 )
 from lavka.sales.selectors.orders import order_get, order_lines, order_list, orders_visible_to
 from lavka.sales.selectors.pipelines import (
@@ -51,7 +55,15 @@ from lavka.sales.selectors.pipelines import (
     stage_get,
     stage_list,
 )
-from lavka.sales.services import deal_create, deal_lines_set, deal_move, deal_update
+from lavka.sales.services import (
+    deal_create,
+    deal_lines_set,
+    deal_move,
+    deal_update,
+    order_create,
+    order_update_status,
+)
+from lavka.sales.services.orders import TRANSITIONS
 from lavka.search.selectors import client_ids_matching
 from lavka.web.errors import form_errors_from
 from lavka.web.requests import AuthedRequest
@@ -234,21 +246,15 @@ def column(request: AuthedRequest, stage_id: int) -> HttpResponse:
 
 def _column_summaries(request: AuthedRequest, stage_ids: list[int]) -> dict[str, Any]:
     """Counters of the columns a move touched, for the board to update."""
-    deals = deals_visible_to(request.user).filter(stage_id__in=stage_ids)
-    if request.POST.get("mine") == "1":
-        deals = deals.filter(owner_id=request.user.pk)
-    counts: dict[int, int] = dict.fromkeys(stage_ids, 0)
-    totals: dict[int, dict[str, Decimal]] = {pk: {} for pk in stage_ids}
-    for row in (
-        deals.values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount")).order_by()
-    ):
-        counts[row["stage_id"]] += row["n"]
-        totals[row["stage_id"]][row["currency"]] = row["total"] or Decimal(0)
+    mine = request.POST.get("mine") == "1"
+    totals = column_totals(
+        viewer=request.user, stage_ids=stage_ids, owner_id=request.user.pk if mine else None
+    )
     return {
         str(pk): {
-            "count": counts[pk],
-            "count_label": _count_label(counts[pk]),
-            "totals_label": _totals_label(totals[pk]),
+            "count": totals[pk][0],
+            "count_label": _count_label(totals[pk][0]),
+            "totals_label": _totals_label(totals[pk][1]),
         }
         for pk in stage_ids
     }
@@ -582,8 +588,12 @@ def _deal_context(request: AuthedRequest, deal: Deal, **extra: Any) -> dict[str,
                 "locked": name == "amount" and bool(lines),
             }
         )
+    competitors = sorted(deal.competitors.values_list("name", flat=True), key=str.casefold)
+    people = deal_person_choices(viewer=request.user, deal=deal) if can_edit else []
     return {
         "deal": deal,
+        "competitors": competitors,
+        "people": people,
         "fields": fields,
         "lines": lines,
         "lines_total": sum((line.amount for line in lines), Decimal(0)),
@@ -692,6 +702,103 @@ def deal_lines_save(request: AuthedRequest, deal_id: int) -> HttpResponse:
     return redirect("sales:deal", deal_id=deal.pk)
 
 
+@login_required
+@require_POST
+def deal_competitors(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    """Add a competitor by name (POST add=NAME; a new name joins the list) or remove
+    one (POST remove=NAME)."""
+    deal = deal_get(viewer=request.user, deal_id=deal_id)
+    names = list(deal.competitors.values_list("name", flat=True))
+    added = request.POST.get("add", "").strip()
+    removed = request.POST.get("remove", "").strip()
+    if added:
+        names.append(added)
+    elif removed:
+        names = [n for n in names if n.casefold() != removed.casefold()]
+    elif "add" in request.POST:
+        messages.error(request, _("Type the competitor's name."))
+        return redirect(reverse("sales:deal", args=[deal.pk]) + "#deal-competitors-title")
+    try:
+        deal_update(actor=request.user, deal=deal, competitors=names)
+    except DomainError as exc:
+        if exc.http_status in (403, 404):
+            raise
+        for field_messages in (exc.fields or {"": [exc.detail]}).values():
+            for message in field_messages:
+                messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("Competitor “%(name)s” added.") % {"name": added}
+            if added
+            else _("Competitor “%(name)s” removed.") % {"name": removed},
+        )
+    return redirect(reverse("sales:deal", args=[deal.pk]) + "#deal-competitors-title")
+
+
+@login_required
+@require_POST
+def deal_person(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    """Set the deal's contact person (POST person=ID of someone at the client, or
+    empty for nobody)."""
+    deal = deal_get(viewer=request.user, deal_id=deal_id)
+    person_id = _int(request.POST.get("person"))
+    person = None
+    if person_id is not None:
+        person = next(
+            (p for p in deal_person_choices(viewer=request.user, deal=deal) if p.pk == person_id),
+            None,
+        )
+        if person is None:
+            messages.error(request, _("This person does not work at this client."))
+            return redirect("sales:deal", deal_id=deal.pk)
+    try:
+        deal_update(
+            actor=request.user,
+            deal=deal,
+            person=person,
+            expected_version=_int(request.POST.get("version")),
+        )
+    except DomainError as exc:
+        if exc.http_status in (403, 404):
+            raise
+        for field_messages in (exc.fields or {"": [exc.detail]}).values():
+            for message in field_messages:
+                messages.error(request, message)
+    else:
+        messages.success(request, _("Contact person saved."))
+    return redirect("sales:deal", deal_id=deal.pk)
+
+
+# --- the quote ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def quote_show(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    """The deal's quote as a printable page (the browser prints it; the PDF link
+    downloads the same document)."""
+    deal = deal_get(viewer=request.user, deal_id=deal_id)
+    quote = deal_quote(viewer=request.user, deal=deal)
+    request.nav_section = "sales"  # type: ignore[attr-defined]
+    return render(
+        request,
+        "web/sales/quote.html",
+        {"quote": quote, "deal": deal, "title": quote_title(quote)},
+    )
+
+
+@login_required
+@require_GET
+def quote_download(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    """The deal's quote as a PDF download."""
+    deal = deal_get(viewer=request.user, deal_id=deal_id)
+    quote = deal_quote(viewer=request.user, deal=deal)
+    response = HttpResponse(quote_pdf(quote), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="quote-{deal.pk}.pdf"'
+    return response
+
+
 # --- orders ------------------------------------------------------------------------------
 
 
@@ -722,6 +829,7 @@ def orders(request: AuthedRequest) -> HttpResponse:
             "client": client,
             "status": status,
             "statuses": Order.Status.choices,
+            "can_create": can_create_sales_record(request.user),
         },
     )
 
@@ -731,11 +839,199 @@ def orders(request: AuthedRequest) -> HttpResponse:
 def order_show(request: AuthedRequest, order_id: int) -> HttpResponse:
     order = order_get(viewer=request.user, order_id=order_id)
     request.nav_section = "sales"  # type: ignore[attr-defined]
+    can_edit = can_edit_sales_record(request.user, order)
     return render(
         request,
         "web/sales/order.html",
-        {"order": order, "lines": order_lines(viewer=request.user, order=order)},
+        {
+            "order": order,
+            "lines": order_lines(viewer=request.user, order=order),
+            "can_edit": can_edit,
+            "next_statuses": [
+                (value, label)
+                for value, label in Order.Status.choices
+                if value in TRANSITIONS.get(order.status, set())
+            ]
+            if can_edit
+            else [],
+        },
     )
+
+
+@login_required
+@require_POST
+def order_status(request: AuthedRequest, order_id: int) -> HttpResponse:
+    """Change an order's status (POST status, version); a refused change comes back
+    with the statuses it may take."""
+    order = order_get(viewer=request.user, order_id=order_id)
+    try:
+        changed = order_update_status(
+            actor=request.user,
+            order=order,
+            status=request.POST.get("status", ""),
+            expected_version=_int(request.POST.get("version")),
+        )
+    except DomainError as exc:
+        if exc.http_status in (403, 404):
+            raise
+        for field_messages in (exc.fields or {"": [exc.detail]}).values():
+            for message in field_messages:
+                messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("The order is now “%(status)s”.") % {"status": changed.get_status_display()},
+        )
+    return redirect("sales:order", order_id=order.pk)
+
+
+ORDER_FORM_LINES = 5
+
+
+class OrderForm(forms.Form):
+    client = forms.TypedChoiceField(label=gettext_lazy("Client"), coerce=int)
+    ordered_on = forms.DateField(
+        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    number = forms.CharField(label=gettext_lazy("Number"), max_length=50, required=False)
+    currency = forms.CharField(
+        label=gettext_lazy("Currency"),
+        max_length=3,
+        required=False,
+        help_text=gettext_lazy("Three letters, e.g. RUB; empty: the client's currency."),
+    )
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=Order.Status.choices)
+
+
+def _order_form_lines(request: AuthedRequest) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The posted line rows: (lines for order_create, the rows as typed, to show
+    again). A row without a product is skipped."""
+    post = request.POST
+    rows = [
+        {
+            "product": product,
+            "quantity": quantity.strip(),
+            "unit_price": price.strip(),
+            "discount_percent": discount.strip(),
+        }
+        for product, quantity, price, discount in zip_longest(
+            post.getlist("product"),
+            post.getlist("quantity"),
+            post.getlist("unit_price"),
+            post.getlist("discount_percent"),
+            fillvalue="",
+        )
+    ]
+    products = {
+        p.pk: p
+        for p in Product.objects.filter(
+            pk__in=[_int(r["product"]) for r in rows if _int(r["product"])]
+        )
+    }
+    lines = []
+    for row in rows:
+        product = products.get(_int(row["product"]) or 0)
+        if product is None:
+            continue
+        line: dict[str, Any] = {"product": product, "quantity": row["quantity"] or "1"}
+        line["unit_price"] = row["unit_price"] or None
+        if row["discount_percent"]:
+            line["discount_percent"] = row["discount_percent"]
+        lines.append(line)
+    return lines, rows
+
+
+@login_required
+def order_new(request: AuthedRequest) -> HttpResponse:
+    """An order entered by hand: client (?client=ID preselects it), date, number,
+    currency, status and up to ORDER_FORM_LINES lines (product, quantity, price,
+    discount). An empty price takes the product's catalogue price for the client."""
+    if not can_create_sales_record(request.user):
+        raise NotFound(resource="order")
+    data = request.POST if request.method == "POST" else None
+    chosen = _int((data or request.GET).get("client"))
+    form = OrderForm(
+        data,
+        initial={
+            "client": chosen,
+            "ordered_on": timezone.localdate(),
+            "status": Order.Status.CONFIRMED,
+        },
+    )
+    form.fields["client"].choices = [  # type: ignore[attr-defined]
+        ("", _("Choose a client")),
+        *_client_choices(request, "", chosen),
+    ]
+    rows: list[dict[str, str]] = []
+    line_errors: list[str] = []
+    if request.method == "POST":
+        lines, rows = _order_form_lines(request)
+        if form.is_valid():
+            cleaned = form.cleaned_data
+            try:
+                client = client_get(viewer=request.user, client_id=cleaned["client"])
+                order = order_create(
+                    actor=request.user,
+                    client=client,
+                    ordered_on=cleaned["ordered_on"],
+                    number=cleaned["number"],
+                    currency=(cleaned["currency"] or "").upper(),
+                    status=cleaned["status"],
+                    lines=[_priced(line, client) for line in lines],
+                )
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                for name, field_messages in (exc.fields or {"": [exc.detail]}).items():
+                    if name in form.fields:
+                        for message in field_messages:
+                            form.add_error(name, message)
+                    else:
+                        line_errors += [_line_error(name, m) for m in field_messages]
+            else:
+                messages.success(
+                    request,
+                    _("Order %(number)s has been created.") % {"number": order.number or order.pk},
+                )
+                return redirect("sales:order", order_id=order.pk)
+    rows += [{"product": "", "quantity": "", "unit_price": "", "discount_percent": ""}] * max(
+        0, ORDER_FORM_LINES - len(rows)
+    )
+    request.nav_section = "sales"  # type: ignore[attr-defined]
+    return render(
+        request,
+        "web/sales/order_form.html",
+        {
+            "form": form,
+            "rows": rows,
+            "line_errors": line_errors,
+            "products": list(
+                Product.objects.filter(is_active=True).only("code", "name").order_by("name")[:500]
+            ),
+        },
+        status=422 if (form.errors or line_errors) else 200,
+    )
+
+
+def _priced(line: dict[str, Any], client: Any) -> dict[str, Any]:
+    """A line without a price gets the client's catalogue price today (or stays
+    without one, and order_create names the field)."""
+    if line.get("unit_price") is None:
+        price = price_for(client, line["product"], on=timezone.localdate())
+        line = {**line}
+        if price is not None:
+            line["unit_price"] = price.amount
+        else:
+            line.pop("unit_price")
+    return line
+
+
+def _line_error(name: str, message: str) -> str:
+    """ "lines.2.quantity" and its message as the user reads it: "Line 3: …"."""
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[0] == "lines" and parts[1].isdigit():
+        return _("Line %(number)s: %(message)s") % {"number": int(parts[1]) + 1, "message": message}
+    return str(message)
 
 
 app_name = "sales"
@@ -749,5 +1045,11 @@ urlpatterns: list[Any] = [
     path("sales/deals/<int:deal_id>/fields/<str:name>/", deal_field, name="deal_field"),
     path("sales/deals/<int:deal_id>/lines/", deal_lines_save, name="deal_lines"),
     path("sales/orders/", orders, name="orders"),
+    path("sales/deals/<int:deal_id>/competitors/", deal_competitors, name="deal_competitors"),
+    path("sales/deals/<int:deal_id>/person/", deal_person, name="deal_person"),
+    path("sales/deals/<int:deal_id>/quote/", quote_show, name="quote"),
+    path("sales/deals/<int:deal_id>/quote.pdf", quote_download, name="quote_pdf"),
+    path("sales/orders/new/", order_new, name="order_new"),
     path("sales/orders/<int:order_id>/", order_show, name="order"),
+    path("sales/orders/<int:order_id>/status/", order_status, name="order_status"),
 ]

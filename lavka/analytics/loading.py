@@ -1,0 +1,484 @@
+"""Reading the purchase history column-wise into NumPy arrays, never as ORM objects.
+
+The query is built by the ORM (so filters are parameters, not strings) and then
+streamed: on PostgreSQL as `COPY (query) TO STDOUT (FORMAT BINARY)` whose rows, all of
+one fixed width, are parsed by a NumPy structured dtype chunk by chunk; on SQLite by
+`fetchmany` into arrays. Amounts come in their own currency and are converted here
+(`convert_to_reporting`): the rates table is small, so each currency's orders are
+matched to the latest rate on or before their date with one `searchsorted`.
+
+The recompute reads every live sale of the whole base (not one viewer's share): the
+models are fitted on the population, and the scores are scoped when they are read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from django.db import connection
+from django.db.models import F, FloatField, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce, RPad
+from numpy.typing import NDArray
+
+from lavka.sales.models import ExchangeRate, Order, OrderLine
+from lavka.sales.models.orders import SALE_STATUSES
+
+EPOCH_2000 = 10957  # days from 1970-01-01 to 2000-01-01 (PostgreSQL's date zero)
+_CHUNK_BYTES = 32 << 20
+_PIPE_BYTES = 4 << 20
+_PSQL_KEYS = {
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "options",
+}
+_FETCH_ROWS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """One row per order (or order line): `key` (client or product id), `day` (days
+    since 1970-01-01), `amount` (in `currency`, a 3-letter code packed into an int)."""
+
+    key: NDArray[np.int64]
+    day: NDArray[np.int64]
+    amount: NDArray[np.float64]
+    currency: NDArray[np.int32]
+    method: str = ""  # how it was read: "psql xN", "copy" or "fetchmany"
+
+    def __len__(self) -> int:
+        return int(self.key.size)
+
+
+def pack_currency(code: str) -> int:
+    raw = code.upper().ljust(3)[:3].encode("ascii", "replace")
+    return (raw[0] << 16) | (raw[1] << 8) | raw[2]
+
+
+def unpack_currency(value: int) -> str:
+    return bytes([(value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF]).decode("ascii").strip()
+
+
+def orders_query(as_of: dt.date) -> QuerySet[Any]:
+    """Live sales up to `as_of`: (client id, date, total, currency)."""
+    return (
+        Order.objects.filter(status__in=SALE_STATUSES, ordered_on__lte=as_of)
+        .annotate(
+            amount_f=Cast("total", FloatField()),
+            currency_3=RPad(F("currency"), 3, Value(" ")),
+        )
+        .values_list("client_id", "ordered_on", "amount_f", "currency_3")
+        .order_by()
+    )
+
+
+def lines_query(as_of: dt.date) -> QuerySet[Any]:
+    """Lines of live sales up to `as_of` that name a product: (product id, date,
+    amount, currency)."""
+    return (
+        OrderLine.objects.filter(
+            product__isnull=False,
+            order__status__in=SALE_STATUSES,
+            order__ordered_on__lte=as_of,
+            order__deleted_at__isnull=True,
+        )
+        .annotate(
+            amount_f=Coalesce(Cast("amount", FloatField()), Value(0.0)),
+            currency_3=RPad(F("order__currency"), 3, Value(" ")),
+        )
+        .values_list("product_id", "order__ordered_on", "amount_f", "currency_3")
+        .order_by()
+    )
+
+
+def load(query: QuerySet[Any]) -> Columns:
+    """The four columns of `query` (see `orders_query`) as arrays, in this session."""
+    if connection.vendor == "postgresql":
+        loaded = _load_copy_binary(query)
+        if loaded is not None:
+            return replace(loaded, method="copy")
+    return replace(_load_fetchmany(query), method="fetchmany")
+
+
+# --- PostgreSQL: COPY BINARY -------------------------------------------------------------
+
+
+def _row_dtype(with_currency: bool) -> np.dtype[Any]:
+    fields = [
+        ("fields", ">i2"),
+        ("key_len", ">i4"),
+        ("key", ">i8"),
+        ("day_len", ">i4"),
+        ("day", ">i4"),
+        ("amount_len", ">i4"),
+        ("amount", ">f8"),
+    ]
+    if with_currency:
+        fields += [("currency_len", ">i4"), ("c0", "u1"), ("c1", "u1"), ("c2", "u1")]
+    return np.dtype(fields)
+
+
+_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
+
+
+def _statement(query: QuerySet[Any]) -> tuple[str, Any]:
+    sql, params = query.query.sql_with_params()
+    return f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params  # ORM-built SQL, bound params
+
+
+def _load_copy_binary(query: QuerySet[Any], *, currency: int | None = None) -> Columns | None:
+    """Through this session's connection (so inside its transaction). psycopg hands
+    COPY data over one row at a time, about 1 us of Python per row; `_load_psql`
+    streams it in megabytes. None when a row is not of the fixed shape (a NULL or a
+    currency code that is not three ASCII letters)."""
+    dtype = _row_dtype(currency is None)
+    statement, params = _statement(query)
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    parser = _Parser(dtype, currency)
+    with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
+        for chunk in copy:
+            if not parser.feed(chunk):
+                return None
+    return parser.finish()
+
+
+class _Parser:
+    """Fixed-width binary COPY rows to columns, fed in arbitrary pieces."""
+
+    def __init__(self, dtype: np.dtype[Any], currency: int | None) -> None:
+        self.dtype = dtype
+        self.currency = currency
+        self.pending = bytearray()
+        self.header_done = False
+        self.parts: list[Columns] = []
+        self.ok = True
+
+    def feed(self, chunk: Any) -> bool:
+        self.pending += chunk
+        if not self.header_done:
+            if len(self.pending) < _HEADER:
+                return True
+            del self.pending[:_HEADER]
+            self.header_done = True
+        if len(self.pending) >= _CHUNK_BYTES:
+            whole = (len(self.pending) // self.dtype.itemsize) * self.dtype.itemsize
+            parsed = _parse(bytes(self.pending[:whole]), self.dtype, self.currency)
+            del self.pending[:whole]
+            if parsed is None:
+                self.ok = False
+                return False
+            self.parts.append(parsed)
+        return True
+
+    def finish(self) -> Columns | None:
+        if not self.ok:
+            return None
+        tail = bytes(self.pending)
+        if tail.endswith(b"\xff\xff"):
+            tail = tail[:-2]
+        if len(tail) % self.dtype.itemsize:
+            return None
+        parsed = _parse(tail, self.dtype, self.currency)
+        if parsed is None:
+            return None
+        self.parts.append(parsed)
+        return _concat(self.parts)
+
+
+def _parse(data: bytes, dtype: np.dtype[Any], currency: int | None) -> Columns | None:
+    rows = np.frombuffer(data, dtype=dtype)
+    with_currency = currency is None
+    if rows.size and not (
+        (rows["fields"] == (4 if with_currency else 3)).all()
+        and (rows["key_len"] == 8).all()
+        and (rows["day_len"] == 4).all()
+        and (rows["amount_len"] == 8).all()
+        and (not with_currency or (rows["currency_len"] == 3).all())
+    ):
+        return None
+    if with_currency:
+        codes = (
+            (rows["c0"].astype(np.int32) << 16)
+            | (rows["c1"].astype(np.int32) << 8)
+            | rows["c2"].astype(np.int32)
+        )
+    else:
+        codes = np.full(rows.size, currency, dtype=np.int32)
+    return Columns(
+        key=rows["key"].astype(np.int64),
+        day=rows["day"].astype(np.int64) + EPOCH_2000,
+        amount=rows["amount"].astype(np.float64),
+        currency=codes,
+    )
+
+
+def _psql_env() -> tuple[str, dict[str, str]] | None:
+    """The connection string (without the password) and environment for the `psql`
+    client, from this session's own connection: the password goes in PGPASSWORD, never
+    on a command line. None without `psql`."""
+    if shutil.which("psql") is None:
+        return None
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    info = raw.info
+    env = {"PATH": os.environ.get("PATH", ""), "PGCONNECT_TIMEOUT": "10"}
+    if info.password:
+        env["PGPASSWORD"] = info.password
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    # Only the keys every libpq knows: the bundled libpq of psycopg may add options
+    # (such as sslcertmode) that the system's older psql refuses.
+    params = {k: v for k, v in conninfo_to_dict(info.dsn).items() if k in _PSQL_KEYS}
+    return make_conninfo("", **params), env
+
+
+def _mogrify(statement: str, params: Any) -> str:
+    """The statement with its parameters bound by psycopg's client-side binding (the
+    driver quotes them; nothing is pasted in by hand)."""
+    import psycopg
+
+    raw = connection.connection
+    assert raw is not None
+    return psycopg.ClientCursor(raw).mogrify(statement, params)
+
+
+def _load_psql(queries: list[tuple[QuerySet[Any], int | None]]) -> list[Columns] | None:
+    """Run each query's COPY in its own `psql` process, all at once (the server works
+    on them in parallel), reading their output in 4 MiB pieces. Only for committed
+    data: other sessions do not see this session's open transaction."""
+    found = _psql_env()
+    if found is None:
+        return None
+    dsn, env = found
+    jobs = []
+    for query, currency in queries:
+        statement, params = _statement(query)
+        command = [
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            dsn,
+            "-c",
+            _mogrify(statement, params),
+        ]
+        process = subprocess.Popen(  # noqa: S603 - fixed program, no shell
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        jobs.append((process, _Parser(_row_dtype(currency is None), currency)))
+
+    def drain(job: tuple[subprocess.Popen[bytes], _Parser]) -> Columns | None:
+        process, parser = job
+        assert process.stdout is not None
+        ok = True
+        while True:
+            chunk = process.stdout.read(_PIPE_BYTES)
+            if not chunk:
+                break
+            if ok:
+                ok = parser.feed(chunk)
+        if process.wait() != 0:
+            return None
+        return parser.finish() if ok else None
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(drain, jobs))
+    if any(r is None for r in results):
+        return None
+    return [r for r in results if r is not None]
+
+
+def load_orders(as_of: dt.date, reporting: str, *, workers: int = 2) -> Columns:
+    """The sales up to `as_of` (see `orders_query`). On PostgreSQL with committed data
+    and `psql` at hand, the orders in the reporting currency come as three columns in
+    `workers` parallel COPYs over ranges of the table's pages, the few in other
+    currencies as a fourth; otherwise one COPY (or `fetchmany` elsewhere)."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        code = pack_currency(reporting)
+        queries: list[tuple[QuerySet[Any], int | None]] = [
+            (_reporting_only(as_of, reporting, pages), code) for pages in _page_ranges(workers)
+        ]
+        queries.append((orders_query(as_of).exclude(currency=reporting.upper()), None))
+        loaded = _load_psql(queries)
+        if loaded is not None:
+            return replace(_concat(loaded), method=f"psql x{len(queries)}")
+    return load(orders_query(as_of))
+
+
+def load_lines(as_of: dt.date) -> Columns:
+    """The order lines up to `as_of` that name a product (see `lines_query`), by one
+    `psql` COPY when the data is committed and `psql` is at hand."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        loaded = _load_psql([(lines_query(as_of), None)])
+        if loaded is not None:
+            return replace(loaded[0], method="psql x1")
+    return load(lines_query(as_of))
+
+
+def _reporting_only(as_of: dt.date, reporting: str, pages: tuple[int, int] | None) -> QuerySet[Any]:
+    query = (
+        Order.objects.filter(
+            status__in=SALE_STATUSES, ordered_on__lte=as_of, currency=reporting.upper()
+        )
+        .annotate(amount_f=Cast("total", FloatField()))
+        .values_list("client_id", "ordered_on", "amount_f")
+        .order_by()
+    )
+    if pages is not None:
+        # A TID range scan (PostgreSQL 14+) reads only these pages of the table.
+        query = query.extra(  # static SQL, bound parameters
+            where=["ctid >= %s::tid", "ctid < %s::tid"],
+            params=[f"({pages[0]},0)", f"({pages[1]},0)"],
+        )
+    return query
+
+
+def _page_ranges(workers: int) -> list[tuple[int, int] | None]:
+    if workers <= 1:
+        return [None]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(%s) / current_setting('block_size')::int",
+            [Order._meta.db_table],
+        )
+        pages = int(cursor.fetchone()[0]) + 1
+    step = pages // workers + 1
+    bounds = [min(i * step, pages) for i in range(workers)] + [2**31 - 1]
+    return [(bounds[i], bounds[i + 1]) for i in range(workers)]
+
+
+def _concat(parts: list[Columns]) -> Columns:
+    if not parts:
+        return _empty()
+    if len(parts) == 1:
+        return parts[0]
+    return Columns(
+        key=np.concatenate([p.key for p in parts]),
+        day=np.concatenate([p.day for p in parts]),
+        amount=np.concatenate([p.amount for p in parts]),
+        currency=np.concatenate([p.currency for p in parts]),
+    )
+
+
+def _empty() -> Columns:
+    return Columns(
+        key=np.zeros(0, dtype=np.int64),
+        day=np.zeros(0, dtype=np.int64),
+        amount=np.zeros(0, dtype=np.float64),
+        currency=np.zeros(0, dtype=np.int32),
+    )
+
+
+# --- any database: fetchmany -------------------------------------------------------------
+
+
+def _day_array(values: list[Any]) -> NDArray[np.int64]:
+    if values and isinstance(values[0], dt.date):
+        return np.array(values, dtype="datetime64[D]").astype(np.int64)
+    return np.array([str(v)[:10] for v in values], dtype="datetime64[D]").astype(np.int64)
+
+
+def _load_fetchmany(query: QuerySet[Any]) -> Columns:
+    sql, params = query.query.sql_with_params()
+    parts: list[Columns] = []
+    codes: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(_FETCH_ROWS)
+            if not rows:
+                break
+            keys, days, amounts, currencies = zip(*rows, strict=True)
+            parts.append(
+                Columns(
+                    key=np.array(keys, dtype=np.int64),
+                    day=_day_array(list(days)),
+                    amount=np.array([0.0 if a is None else a for a in amounts], dtype=np.float64),
+                    currency=np.array(
+                        [codes.setdefault(c, pack_currency(c or "")) for c in currencies],
+                        dtype=np.int32,
+                    ),
+                )
+            )
+    return _concat(parts)
+
+
+# --- currency ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """Rows converted to the reporting currency; rows of a currency without a rate on
+    their date are dropped and counted per currency in `skipped`."""
+
+    columns: Columns
+    skipped: dict[str, int]
+
+
+def convert_to_reporting(columns: Columns, reporting: str) -> Converted:
+    target = pack_currency(reporting)
+    foreign = columns.currency != target
+    if not foreign.any():
+        return Converted(columns, {})
+    amount = columns.amount.copy()
+    keep = np.ones(len(columns), dtype=bool)
+    skipped: dict[str, int] = {}
+    rates = list(
+        ExchangeRate.objects.order_by("currency", "valid_on").values_list(
+            "currency", "valid_on", "rate"
+        )
+    )
+    by_currency: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+    for code in {c for c, _, _ in rates}:
+        mine = [(d, r) for c, d, r in rates if c == code]
+        by_currency[pack_currency(code)] = (
+            np.array([d for d, _ in mine], dtype="datetime64[D]").astype(np.int64),
+            np.array([float(r) for _, r in mine], dtype=np.float64),
+        )
+    for code in np.unique(columns.currency[foreign]).tolist():
+        rows = np.flatnonzero(columns.currency == code)
+        days_rates = by_currency.get(code)
+        if days_rates is None:
+            keep[rows] = False
+            skipped[unpack_currency(code)] = int(rows.size)
+            continue
+        days, values = days_rates
+        index = np.searchsorted(days, columns.day[rows], side="right") - 1
+        missing = index < 0
+        amount[rows[~missing]] *= values[index[~missing]]
+        if missing.any():
+            keep[rows[missing]] = False
+            skipped[unpack_currency(code)] = int(missing.sum())
+    if keep.all():
+        converted = Columns(
+            key=columns.key,
+            day=columns.day,
+            amount=amount,
+            currency=np.full(len(columns), target, dtype=np.int32),
+        )
+    else:
+        converted = Columns(
+            key=columns.key[keep],
+            day=columns.day[keep],
+            amount=amount[keep],
+            currency=np.full(int(keep.sum()), target, dtype=np.int32),
+        )
+    return Converted(converted, skipped)
