@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -22,7 +21,7 @@ from lavka.cli.base import (
     django_setup,
     migrations_required,
 )
-from lavka.cli.transfer import import_group
+from lavka.cli.transfer import import_group, mapping_resolve
 
 COUNT_KEYS = (
     "lines",
@@ -42,37 +41,6 @@ def _workers() -> int:
     if sys.platform.startswith("win"):
         return 0
     return max(0, min(4, os.cpu_count() or 1))
-
-
-def _mapping(mapping_ref: str, header: list[str], actor: Any) -> dict[str, str]:
-    from lavka.imports.selectors import saved_mapping_find
-    from lavka.imports.services import mapping_from_saved
-
-    ref = Path(mapping_ref)
-    if ref.is_file():
-        try:
-            by_header = json.loads(ref.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise Failure(
-                f"{mapping_ref} is not JSON: {exc}",
-                'write it as {"column header": "field"}',
-                EXIT_USAGE,
-            ) from None
-        if not isinstance(by_header, dict):
-            raise Failure(
-                f"{mapping_ref} is not a JSON object",
-                'write it as {"column header": "field"}',
-                EXIT_USAGE,
-            )
-        return mapping_from_saved(by_header, header, "orders")
-    saved = saved_mapping_find(viewer=actor, name=mapping_ref, target="orders")
-    if saved is None:
-        raise Failure(
-            f"there is no saved order mapping named {mapping_ref!r}",
-            "give a mapping's name or a JSON file",
-            EXIT_USAGE,
-        )
-    return mapping_from_saved(saved, header, "orders")
 
 
 @import_group.command(name="orders", epilog=EPILOG)
@@ -155,7 +123,7 @@ def import_orders(
                 )
                 if mapping_ref:
                     header = list(run.options.get("header", []))
-                    mapping = _mapping(mapping_ref, header, actor)
+                    mapping = mapping_resolve(mapping_ref, header, actor, "orders")
                     run = import_set_mapping(actor=actor, run=run, mapping=mapping)
             result = import_run_in_process(
                 actor=actor,

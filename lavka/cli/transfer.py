@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,6 +25,41 @@ from lavka.cli.base import (
 )
 
 # --- import and export -------------------------------------------------------------------
+
+
+def mapping_resolve(
+    mapping_ref: str, header: list[str], actor: Any, target: str = "clients"
+) -> dict[str, str]:
+    """The mapping `mapping_ref` names: a JSON file {column header: field}, or the name
+    of a mapping saved for `target` (clients or orders)."""
+    from lavka.imports.selectors import saved_mapping_find
+    from lavka.imports.services import mapping_from_saved
+
+    ref = Path(mapping_ref)
+    if ref.is_file():
+        try:
+            by_header = json.loads(ref.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Failure(
+                f"{mapping_ref} is not JSON: {exc}",
+                'write it as {"column header": "field"}',
+                EXIT_USAGE,
+            ) from None
+        if not isinstance(by_header, dict):
+            raise Failure(
+                f"{mapping_ref} is not a JSON object",
+                'write it as {"column header": "field"}',
+                EXIT_USAGE,
+            )
+        return mapping_from_saved(by_header, header, target)
+    saved = saved_mapping_find(viewer=actor, name=mapping_ref, target=target)
+    if saved is None:
+        raise Failure(
+            f"there is no saved {target.rstrip('s')} mapping named {mapping_ref!r}",
+            "give a mapping's name or a JSON file",
+            EXIT_USAGE,
+        )
+    return mapping_from_saved(saved, header, target)
 
 
 @cli.group(name="import", epilog=EPILOG, short_help="Import clients from a file.")
@@ -74,13 +111,11 @@ def import_clients(
     from lavka.core.errors import DomainError
     from lavka.imports.models import ImportRun
     from lavka.imports.readers import FileProblem
-    from lavka.imports.selectors import saved_mapping_find
     from lavka.imports.services import (
         import_can_resume,
         import_run_in_process,
         import_set_mapping,
         import_upload,
-        mapping_from_saved,
     )
 
     actor = acting_user(as_user)
@@ -103,26 +138,7 @@ def import_clients(
                 run = import_upload(actor=actor, name=path.name, source=path, max_bytes=None)
                 header = list(run.options.get("header", []))
                 if mapping_ref:
-                    ref = Path(mapping_ref)
-                    if ref.is_file():
-                        try:
-                            by_header = json.loads(ref.read_text(encoding="utf-8"))
-                        except (ValueError, UnicodeDecodeError) as exc:
-                            raise Failure(
-                                f"{mapping_ref} is not JSON: {exc}",
-                                'write it as {"column header": "field"}',
-                                EXIT_USAGE,
-                            ) from None
-                        mapping = mapping_from_saved(by_header, header)
-                    else:
-                        saved = saved_mapping_find(viewer=actor, name=mapping_ref)
-                        if saved is None:
-                            raise Failure(
-                                f"there is no saved mapping named {mapping_ref!r}",
-                                "give a mapping's name or a JSON file",
-                                EXIT_USAGE,
-                            )
-                        mapping = mapping_from_saved(saved, header)
+                    mapping = mapping_resolve(mapping_ref, header, actor)
                     run = import_set_mapping(actor=actor, run=run, mapping=mapping)
             result = import_run_in_process(
                 actor=actor,
