@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from lavka import __version__
 from lavka.api import (
+    analytics,
     card,
     clients,
     duplicates,
@@ -53,3 +54,4 @@ api.add_router("/", sales.router)
 api.add_router("/", leads.router)
 api.add_router("/", keyaccounts.router)
 api.add_router("/", plans.router)
+api.add_router("/", analytics.router)
