@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import click
@@ -21,7 +19,7 @@ from lavka.cli.base import (
     django_setup,
     migrations_required,
 )
-from lavka.cli.transfer import import_group, mapping_resolve
+from lavka.cli.transfer import import_group, import_options, import_workers, mapping_resolve
 
 COUNT_KEYS = (
     "lines",
@@ -35,32 +33,8 @@ COUNT_KEYS = (
 DRY_RUN_KEYS = ("lines", "orders", "clients_created", "products_created", "rejected")
 
 
-def _workers() -> int:
-    """Processes that read rows while this one matches and writes: one per core, at
-    most 4 (none on Windows, which cannot fork)."""
-    if sys.platform.startswith("win"):
-        return 0
-    return max(0, min(4, os.cpu_count() or 1))
-
-
 @import_group.command(name="orders", epilog=EPILOG)
-@click.argument("file", type=click.Path(dir_okay=False), required=False)
-@click.option(
-    "--mapping",
-    "mapping_ref",
-    metavar="NAME_OR_JSON_FILE",
-    help="A saved mapping's name, or a JSON file {column header: field}.",
-)
-@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-@click.option("--as", "as_user", metavar="USERNAME", help="The user the import acts as.")
-@click.option(
-    "--resume",
-    "resume_id",
-    type=int,
-    metavar="RUN_ID",
-    help="Continue a failed import after its last committed row.",
-)
+@import_options
 def import_orders(
     file: str | None,
     mapping_ref: str | None,
@@ -130,7 +104,7 @@ def import_orders(
                 run=run,
                 dry_run=dry_run,
                 progress=None if as_json else (lambda done, total: counter(done, total or 0)),
-                workers=_workers(),
+                workers=import_workers(),
             )
         except FileProblem as exc:
             raise Failure(

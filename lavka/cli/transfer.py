@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,29 +63,50 @@ def mapping_resolve(
     return mapping_from_saved(saved, header, target)
 
 
-@cli.group(name="import", epilog=EPILOG, short_help="Import clients from a file.")
+def import_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The arguments every `lavka import ...` command takes: FILE, --mapping,
+    --dry-run, --json, --as and --resume."""
+    for option in reversed(IMPORT_OPTIONS):
+        command = option(command)
+    return command
+
+
+IMPORT_OPTIONS = [
+    click.argument("file", type=click.Path(dir_okay=False), required=False),
+    click.option(
+        "--mapping",
+        "mapping_ref",
+        metavar="NAME_OR_JSON_FILE",
+        help="A saved mapping's name, or a JSON file {column header: field}.",
+    ),
+    click.option("--dry-run", is_flag=True, help="Check every row, write nothing."),
+    click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
+    click.option("--as", "as_user", metavar="USERNAME", help="The user the import acts as."),
+    click.option(
+        "--resume",
+        "resume_id",
+        type=int,
+        metavar="RUN_ID",
+        help="Continue a failed import after its last committed row.",
+    ),
+]
+
+
+def import_workers() -> int:
+    """Processes that read and check rows while the command's own process matches and
+    writes: one per core, at most 4 (none on Windows, which cannot fork)."""
+    if sys.platform.startswith("win"):
+        return 0
+    return max(0, min(4, os.cpu_count() or 1))
+
+
+@cli.group(name="import", epilog=EPILOG, short_help="Import clients or orders from a file.")
 def import_group() -> None:
     """Import records from CSV, XLSX or vCard files."""
 
 
 @import_group.command(name="clients", epilog=EPILOG)
-@click.argument("file", type=click.Path(dir_okay=False), required=False)
-@click.option(
-    "--mapping",
-    "mapping_ref",
-    metavar="NAME_OR_JSON_FILE",
-    help="A saved mapping's name, or a JSON file {column header: field}.",
-)
-@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-@click.option("--as", "as_user", metavar="USERNAME", help="The user the import acts as.")
-@click.option(
-    "--resume",
-    "resume_id",
-    type=int,
-    metavar="RUN_ID",
-    help="Continue a failed import after its last committed row.",
-)
+@import_options
 def import_clients(
     file: str | None,
     mapping_ref: str | None,
@@ -145,9 +167,7 @@ def import_clients(
                 run=run,
                 dry_run=dry_run,
                 progress=lambda done, total: counter(done, total or 0),
-                workers=max(0, min(4, (os.cpu_count() or 1)))
-                if not sys.platform.startswith("win")
-                else 0,
+                workers=import_workers(),
             )
         except FileProblem as exc:
             raise Failure(

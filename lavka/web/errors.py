@@ -35,3 +35,17 @@ def form_errors_from(form: object, error: DomainError) -> None:
     for name, messages in error.fields.items():
         for message in messages:
             add_error(name if name in fields else None, message)
+
+
+def form_attempt(form: object, call: Callable[[], object]) -> bool:
+    """Run a service call for a bound form: True when it went through; a validation
+    error goes next to the form's fields (False). Not found and not permitted propagate
+    (DomainErrorMiddleware answers them)."""
+    try:
+        call()
+    except DomainError as exc:
+        if exc.http_status in (403, 404):
+            raise
+        form_errors_from(form, exc)
+        return False
+    return True

@@ -55,9 +55,9 @@ from lavka.clients.services.blocks import (
     tier_create,
     tier_update,
 )
-from lavka.core.errors import DomainError, NotFound, NotPermitted
+from lavka.core.errors import NotFound, NotPermitted
 from lavka.identity.access import Capability, has_capability
-from lavka.web.errors import form_errors_from
+from lavka.web.errors import form_attempt
 from lavka.web.forms import (
     AddressForm,
     AttachmentForm,
@@ -326,18 +326,6 @@ def _answer(request: AuthedRequest, client: Client, *, ok: str = "", **bound: An
     return redirect("clients:show", client_id=client.pk)
 
 
-def _attempt(form: Form, call: Any) -> bool:
-    """Run a service call; put a validation error next to the form's fields."""
-    try:
-        call()
-    except DomainError as exc:
-        if exc.http_status in (403, 404):
-            raise
-        form_errors_from(form, exc)
-        return False
-    return True
-
-
 @login_required
 @require_POST
 def add_contact_point(request: AuthedRequest, client_id: int) -> HttpResponse:
@@ -345,7 +333,7 @@ def add_contact_point(request: AuthedRequest, client_id: int) -> HttpResponse:
     form = ContactPointForm(request.POST, prefix="cp")
     if form.is_valid():
         data = form.cleaned_data
-        if _attempt(
+        if form_attempt(
             form,
             lambda: contact_point_add(
                 actor=request.user,
@@ -375,7 +363,7 @@ def remove_contact_point(request: AuthedRequest, client_id: int, point_id: int) 
 def add_address(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = client_get(viewer=request.user, client_id=client_id)
     form = AddressForm(request.POST, prefix="addr")
-    if form.is_valid() and _attempt(
+    if form.is_valid() and form_attempt(
         form, lambda: address_add(actor=request.user, client=client, **form.cleaned_data)
     ):
         return _answer(request, client, ok=_("Address added."))
@@ -397,7 +385,7 @@ def remove_address(request: AuthedRequest, client_id: int, address_id: int) -> H
 def record_consent(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = client_get(viewer=request.user, client_id=client_id)
     form = ConsentForm(request.POST, prefix="consent")
-    if form.is_valid() and _attempt(
+    if form.is_valid() and form_attempt(
         form, lambda: consent_record(actor=request.user, client=client, **form.cleaned_data)
     ):
         return _answer(request, client, ok=_("Consent recorded."))
@@ -411,7 +399,7 @@ def add_contract(request: AuthedRequest, client_id: int) -> HttpResponse:
     form = ContractForm(request.POST, prefix="contract")
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        if _attempt(form, lambda: contract_create(actor=request.user, client=client, **data)):
+        if form_attempt(form, lambda: contract_create(actor=request.user, client=client, **data)):
             return _answer(request, client, ok=_("Contract added."))
     return _answer(request, client, contract_form=form, open_form="contract")
 
@@ -425,7 +413,7 @@ def edit_contract(request: AuthedRequest, client_id: int, contract_id: int) -> H
     form = ContractForm(request.POST, prefix=f"c{contract.pk}")
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        if _attempt(
+        if form_attempt(
             form,
             lambda: contract_update(
                 actor=request.user,
@@ -449,7 +437,7 @@ def upload_file(request: AuthedRequest, client_id: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         contract = next((c for c in card.contracts if c.pk == data["contract"]), None)
-        if _attempt(
+        if form_attempt(
             form,
             lambda: attachment_add(
                 actor=request.user,
@@ -482,7 +470,7 @@ def download_file(request: AuthedRequest, attachment_id: int) -> FileResponse:
 def add_person(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = client_get(viewer=request.user, client_id=client_id)
     form = PersonForm(request.POST, prefix="person")
-    if form.is_valid() and _attempt(
+    if form.is_valid() and form_attempt(
         form, lambda: person_create(actor=request.user, organisation=client, **form.cleaned_data)
     ):
         return _answer(request, client, ok=_("Contact person added."))
@@ -494,7 +482,7 @@ def add_person(request: AuthedRequest, client_id: int) -> HttpResponse:
 def add_important_date(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = client_get(viewer=request.user, client_id=client_id)
     form = ImportantDateForm(request.POST, prefix="date")
-    if form.is_valid() and _attempt(
+    if form.is_valid() and form_attempt(
         form, lambda: important_date_add(actor=request.user, client=client, **form.cleaned_data)
     ):
         return _answer(request, client, ok=_("Date added. Its owner will be reminded before it."))
@@ -519,7 +507,9 @@ def set_custom_values(request: AuthedRequest, client_id: int) -> HttpResponse:
     form = CustomValuesForm(request.POST, prefix="custom", fields=fields)
     if form.is_valid():
         values = {**(client.custom or {}), **form.cleaned_data}
-        if _attempt(form, lambda: client_update(actor=request.user, client=client, custom=values)):
+        if form_attempt(
+            form, lambda: client_update(actor=request.user, client=client, custom=values)
+        ):
             return _answer(request, client, ok=_("Personal details saved."))
     for name in list(form.errors):
         if name and name.startswith("custom."):
@@ -532,7 +522,7 @@ def set_custom_values(request: AuthedRequest, client_id: int) -> HttpResponse:
 def change_tier(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = client_get(viewer=request.user, client_id=client_id)
     form = TierChangeForm(request.POST, prefix="tier")
-    if form.is_valid() and _attempt(
+    if form.is_valid() and form_attempt(
         form,
         lambda: client_update(
             actor=request.user,
@@ -564,7 +554,7 @@ def custom_fields(request: AuthedRequest) -> HttpResponse:
             if field is not None:
                 custom_field_update(actor=request.user, field=field, is_active=not field.is_active)
             return redirect("card:custom_fields")
-        if form.is_valid() and _attempt(
+        if form.is_valid() and form_attempt(
             form,
             lambda: custom_field_create(
                 actor=request.user, **{k: v for k, v in form.cleaned_data.items() if v is not None}
@@ -594,11 +584,11 @@ def tiers(request: AuthedRequest) -> HttpResponse:
         data = form.cleaned_data
         if edit_id:
             tier = Tier.objects.filter(pk=edit_id).first()
-            ok = tier is not None and _attempt(
+            ok = tier is not None and form_attempt(
                 form, lambda: tier_update(actor=request.user, tier=tier, **data)
             )
         else:
-            ok = _attempt(form, lambda: tier_create(actor=request.user, **data))
+            ok = form_attempt(form, lambda: tier_create(actor=request.user, **data))
         if ok:
             messages.success(request, _("Tiers saved."))
             return redirect("card:tiers")

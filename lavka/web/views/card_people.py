@@ -29,8 +29,8 @@ from lavka.clients.selectors.blocks import (
     person_get,
 )
 from lavka.clients.services.blocks import address_update, employment_link, employment_unlink
-from lavka.core.errors import DomainError, NotFound
-from lavka.web.errors import form_errors_from
+from lavka.core.errors import NotFound
+from lavka.web.errors import form_attempt
 from lavka.web.forms import AddressForm
 from lavka.web.requests import AuthedRequest
 from lavka.web.views.card import card_context
@@ -149,25 +149,13 @@ def _answer(
     return redirect("clients:show", client_id=client.pk)
 
 
-def _attempt(form: Form, call: Any) -> bool:
-    """Run a service call; put a validation error next to the form's fields."""
-    try:
-        call()
-    except DomainError as exc:
-        if exc.http_status in (403, 404):
-            raise
-        form_errors_from(form, exc)
-        return False
-    return True
-
-
 @login_required
 @require_POST
 def edit_address(request: AuthedRequest, client_id: int, address_id: int) -> HttpResponse:
     address = address_get(viewer=request.user, client_id=client_id, address_id=address_id)
     client = client_get(viewer=request.user, client_id=client_id)
     form = AddressForm(request.POST, prefix=f"a{address.pk}")
-    if form.is_valid() and _attempt(
+    if form.is_valid() and form_attempt(
         form, lambda: address_update(actor=request.user, address=address, **form.cleaned_data)
     ):
         return _answer(request, client, ok=_("Address saved."))
@@ -215,7 +203,7 @@ def link_person(request: AuthedRequest, client_id: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         person = next(p for p in candidates if p.pk == data["person"])
-        if _attempt(
+        if form_attempt(
             form,
             lambda: employment_link(
                 actor=request.user,
