@@ -66,6 +66,9 @@ def test_two_workers_share_one_redis_queue_and_run_each_job_once(org):
         )
         for _ in range(2)
     ]
+    # Wait until both have started (each prints its banner first): Ctrl-C during start-up
+    # is an interruption (exit 130), not the graceful stop this test checks.
+    banners = [w.stdout.readline().decode() for w in workers]  # type: ignore[union-attr]
     try:
         from lavka.clients.tasks import client_export_task
 
@@ -83,7 +86,10 @@ def test_two_workers_share_one_redis_queue_and_run_each_job_once(org):
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGINT)
-        outputs = [w.communicate(timeout=30)[0].decode() for w in workers]
+        outputs = [
+            banner + w.communicate(timeout=30)[0].decode()
+            for banner, w in zip(banners, workers, strict=True)
+        ]
 
     finished = Job.objects.filter(pk__in=[j.pk for j in jobs])
     assert sorted(finished.values_list("status", flat=True)) == ["succeeded"] * 6, outputs
