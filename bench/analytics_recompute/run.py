@@ -98,13 +98,15 @@ def setup(database: str, clients: int, orders: int) -> None:
             "VALUES ('USD', '2023-01-01', 70, 'bench'), ('USD', '2025-01-01', 90, 'bench')"
         )
         start = time.perf_counter()
-        given = {"created_at", "updated_at", "version", "kind", "name", "owner_id"}
+        given = {"created_at", "updated_at", "version", "kind", "name", "owner_id", "source"}
         names, values = filler(conn, "clients_client", given)
         conn.execute(
             sql.SQL(
                 "INSERT INTO clients_client "
-                "(created_at, updated_at, version, kind, name, owner_id{extra}) "
-                "SELECT now(), now(), 1, 'organisation', 'Bench client ' || g, %s{values} "
+                "(created_at, updated_at, version, kind, name, owner_id, source{extra}) "
+                "SELECT now(), now(), 1, 'organisation', 'Bench client ' || g, %s, "
+                "(ARRAY['web', 'referral', 'exhibition', 'cold call', 'partner'])[1 + g %% 5]"
+                "{values} "
                 "FROM generate_series(1, %s) g"
             ).format(
                 extra=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(n) for n in names),
@@ -152,8 +154,71 @@ def setup(database: str, clients: int, orders: int) -> None:
             (owner, clients, orders),
         )
         print(f"orders: {orders} in {time.perf_counter() - start:.1f} s", flush=True)
+        lines_make(conn)
         conn.execute("VACUUM ANALYZE sales_order")
         conn.execute("VACUUM ANALYZE clients_client")
+
+
+def lines_make(conn: psycopg.Connection, products: int = 2_000, categories: int = 40) -> None:
+    """One line per order (so 10M orders have 10M lines), amount = the order's total.
+    Each client keeps to a few favourite products (its id picks five neighbours of one
+    product), so categories repeat and products are bought together."""
+    start = time.perf_counter()
+    conn.execute("TRUNCATE sales_orderline, sales_product, sales_productcategory CASCADE")
+    given = {"name", "parent_id", "order"}
+    names, values = filler(conn, "sales_productcategory", given)
+    conn.execute(
+        sql.SQL(
+            'INSERT INTO sales_productcategory (id, name, parent_id, "order"{extra}) '
+            "SELECT g, 'Category ' || g, NULL, g{values} FROM generate_series(1, %s) g"
+        ).format(
+            extra=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(n) for n in names),
+            values=sql.SQL("").join(sql.SQL(", ") + v for v in values),
+        ),
+        (categories,),
+    )
+    given = {"id", "code", "name", "kind", "category_id", "is_active", "created_at", "updated_at"}
+    names, values = filler(conn, "sales_product", given)
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO sales_product (id, code, name, kind, category_id, is_active, "
+            "created_at, updated_at{extra}) "
+            "SELECT g, 'P' || g, 'Product ' || g, 'product', 1 + g %% %s, true, now(), now()"
+            "{values} FROM generate_series(1, %s) g"
+        ).format(
+            extra=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(n) for n in names),
+            values=sql.SQL("").join(sql.SQL(", ") + v for v in values),
+        ),
+        (categories, products),
+    )
+    given = {
+        "order_id",
+        "product_id",
+        "product_code",
+        "product_name",
+        "category_id",
+        "quantity",
+        "unit_price",
+        "discount_percent",
+        "amount",
+    }
+    names, values = filler(conn, "sales_orderline", given)
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO sales_orderline (order_id, product_id, product_code, product_name, "
+            "category_id, quantity, unit_price, discount_percent, amount{extra}) "
+            "SELECT o.id, p, 'P' || p, 'Product ' || p, 1 + p %% %s, 1, o.total, 0, o.total"
+            "{values} FROM sales_order o, "
+            "LATERAL (SELECT 1 + ((o.client_id * 7 + floor(random() * 5)::bigint * 13) "
+            "%% %s)::bigint AS p) pick"
+        ).format(
+            extra=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(n) for n in names),
+            values=sql.SQL("").join(sql.SQL(", ") + v for v in values),
+        ),
+        (categories, products),
+    )
+    conn.execute("VACUUM ANALYZE sales_orderline")
+    print(f"lines: one per order in {time.perf_counter() - start:.1f} s", flush=True)
 
 
 def run(database: str, repeat: int, as_of: str) -> None:
@@ -210,7 +275,7 @@ def run(database: str, repeat: int, as_of: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["setup", "run"])
+    parser.add_argument("command", choices=["setup", "lines", "run"])
     parser.add_argument("--database", default="lavka_bench_analytics")
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=10_000_000)
@@ -219,6 +284,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "setup":
         setup(args.database, args.clients, args.orders)
+    elif args.command == "lines":
+        with psycopg.connect(f"{SERVER}/{args.database}", autocommit=True) as conn:
+            lines_make(conn)
     else:
         run(args.database, args.repeat, args.as_of)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from lavka.analytics.engine import abcxyz, bgnbd, gamma_gamma, rfm
+from lavka.analytics.engine import abcxyz, bgnbd, gamma_gamma, lifecycle, rfm
 from lavka.analytics.engine.sufficiency import NotEnoughData, Reason
 from lavka.analytics.engine.summary import summarize
 from lavka.analytics.loading import Columns
@@ -92,8 +92,11 @@ class ClientResults:
     next_purchase_on: NDArray[np.int64]  # -1 = none
     purchases_reason: NDArray[np.uint8]
     spend_reason: NDArray[np.uint8]
+    stage: NDArray[np.int8]
+    lifecycle_days: NDArray[np.int64]
     parameters: dict[str, Any]
     segment_counts: dict[str, int]
+    stage_counts: dict[str, int]
     abc_xyz: dict[str, Any]
 
     def __len__(self) -> int:
@@ -253,6 +256,13 @@ def compute_clients(orders: Columns, as_of: dt.date, config: Config, steps: Step
         spend_reason = np.where(purchases_reason != Reason.OK, purchases_reason, clv.reason).astype(
             np.uint8
         )
+        life = lifecycle.stages(
+            first_on=summary.first_on.astype(np.int64),
+            last_on=summary.last_on.astype(np.int64),
+            frequency=summary.frequency,
+            p_alive=p_alive,
+            as_of_day=as_of_day,
+        )
 
     counts = scores.counts()
     return ClientResults(
@@ -278,6 +288,9 @@ def compute_clients(orders: Columns, as_of: dt.date, config: Config, steps: Step
         next_purchase_on=next_on,
         purchases_reason=purchases_reason,
         spend_reason=spend_reason,
+        stage=life.stage,
+        lifecycle_days=life.days,
+        stage_counts=lifecycle.stage_counts(life.stage),
         parameters={"bgnbd": _fit_summary(purchases), "gamma_gamma": _fit_summary(spend)},
         segment_counts={str(k): v for k, v in counts.items()},
         abc_xyz={

@@ -20,6 +20,7 @@ from lavka.analytics.errors import RecomputeRunning
 from lavka.analytics.loading import convert_to_reporting, load_lines, load_orders
 from lavka.analytics.models import AnalyticsSettings, ClientScore, ComputeRun, ProductScore
 from lavka.analytics.permissions import can_change_analytics_settings, can_recompute
+from lavka.analytics.reports import REPORTS, ReportContext, reports_compute
 from lavka.analytics.storage import scores_write, segment_flows
 from lavka.audit.services import Action, audit_record, outbox_publish
 from lavka.core.errors import NotPermitted, ValidationFailed
@@ -44,6 +45,7 @@ STEPS = (
     "write",
     "moves",
 )
+# Then the reports (`reports.REPORTS`), after the scores are stored and current.
 # A run still "running" after this long is taken for dead (its worker was killed).
 STALE_RUN = dt.timedelta(hours=2)
 
@@ -225,10 +227,12 @@ def analytics_recompute(
     config = config_from(stored)
     done = 0
 
+    total = len(STEPS) + len(REPORTS)
+
     def on_step(_name: str) -> None:
         nonlocal done
         if progress is not None:
-            progress(done, len(STEPS))
+            progress(done, total)
         done += 1
 
     steps = Steps(on_step)
@@ -270,6 +274,7 @@ def analytics_recompute(
                 "skipped_by_currency": converted.skipped,
                 "read_by": {"orders": orders_method, "lines": lines_method},
                 "moves": moves,
+                "stage_counts": clients.stage_counts,
             }
             bgnbd_fit = clients.parameters["bgnbd"]
             spend_fit = clients.parameters["gamma_gamma"]
@@ -300,8 +305,20 @@ def analytics_recompute(
         raise
     run.step_times = steps.times
     ComputeRun.objects.filter(pk=run.pk).update(step_times=steps.times)
+    reports_compute(
+        ReportContext(
+            run=run,
+            as_of=as_of,
+            config=config,
+            settings=stored,
+            orders=converted.columns,
+            lines=converted_lines.columns,
+            clients=clients,
+        ),
+        on_step=on_step,
+    )
     if progress is not None:
-        progress(len(STEPS), len(STEPS))
+        progress(total, total)
     runs_prune(keep_daily=int(stored.keep_daily_runs))
     return run
 
@@ -358,7 +375,7 @@ def analytics_recompute_start(*, actor: Any, as_of: dt.date | None = None) -> Jo
         kind="analytics.recompute",
         title=_("Recompute analytics"),
         params={"as_of": as_of.isoformat() if as_of else None},
-        total=len(STEPS),
+        total=len(STEPS) + len(REPORTS),
     )
     enqueue_on_commit(analytics_recompute_task, job.pk)
     return job

@@ -119,6 +119,8 @@ def client_columns(run: ComputeRun, results: ClientResults) -> list[Column]:
         ),
         Column("purchases_reason", results.purchases_reason, "int2"),
         Column("spend_reason", results.spend_reason, "int2"),
+        Column("stage", results.stage, "int2"),
+        Column("lifecycle_days", results.lifecycle_days, "int4"),
     ]
 
 

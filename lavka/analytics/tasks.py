@@ -22,6 +22,7 @@ def analytics_nightly_task() -> None:
     """Every night: recompute as of today, as a job (so it shows among the jobs)."""
     from django.utils.translation import gettext as _
 
+    from lavka.analytics.reports import REPORTS
     from lavka.analytics.services import STEPS, recompute_for_job
     from lavka.jobs.services import job_create
 
@@ -30,7 +31,7 @@ def analytics_nightly_task() -> None:
         kind="analytics.recompute",
         title=_("Recompute analytics (nightly)"),
         params={"as_of": None},
-        total=len(STEPS),
+        total=len(STEPS) + len(REPORTS),
     )
 
     run_job(job.pk, recompute_for_job)

@@ -11,6 +11,11 @@ from ninja import NinjaAPI
 from lavka import __version__
 from lavka.api import (
     analytics,
+    analytics_buying,
+    analytics_dashboard,
+    analytics_economics,
+    analytics_forecast,
+    analytics_reports,
     card,
     clients,
     duplicates,
@@ -55,3 +60,8 @@ api.add_router("/", leads.router)
 api.add_router("/", keyaccounts.router)
 api.add_router("/", plans.router)
 api.add_router("/", analytics.router)
+api.add_router("/", analytics_dashboard.router)
+api.add_router("/", analytics_buying.router)
+api.add_router("/", analytics_economics.router)
+api.add_router("/", analytics_reports.router)
+api.add_router("/", analytics_forecast.router)

@@ -45,7 +45,7 @@ def test_an_analyst_recomputes_and_sees_the_segments(browser):
     log_in(page, "analyst1", PASSWORD)
     page.click("[data-testid=lang-en]")
     page.wait_for_selector("html[lang=en]")
-    page.goto("/analytics/")
+    page.goto("/analytics/segments/")
     assert page.locator("h2", has_text="No scores yet").is_visible()
 
     page.click("[data-testid=recompute]")
@@ -75,7 +75,7 @@ def test_a_rep_sees_no_recompute_button(browser):
 
     page = browser.new_page()
     log_in(page, "rep1", PASSWORD)
-    page.goto("/analytics/")
+    page.goto("/analytics/segments/")
 
     assert page.locator("h1").count() == 1
     assert page.locator("[data-testid=recompute]").count() == 0

@@ -57,6 +57,10 @@ class ComputeRun(models.Model):
     # [[step, seconds], ...] in the order they ran
     step_times = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
+    # What the reports after the scores computed (`reports.py`): {name: data}, and
+    # [[step, seconds], ...] of those steps. Empty until they have run.
+    reports = models.JSONField(default=dict, blank=True)
+    report_times = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("analytics run")
@@ -108,6 +112,9 @@ class ClientScore(models.Model):
     next_purchase_on = models.DateField(null=True)
     purchases_reason = models.SmallIntegerField(default=0)
     spend_reason = models.SmallIntegerField(default=0)
+    # Lifecycle stage (`lifecycle.STAGES` index) and days since the first purchase.
+    stage = models.SmallIntegerField(default=0)
+    lifecycle_days = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("client score")

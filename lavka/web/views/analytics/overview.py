@@ -154,8 +154,7 @@ def recompute(request: AuthedRequest) -> HttpResponse:
     return redirect(f"{reverse('analytics:overview')}?job={job.pk}")
 
 
-app_name = "analytics"
 urlpatterns: list[Any] = [
-    path("analytics/", overview, name="overview"),
+    path("analytics/segments/", overview, name="overview"),
     path("analytics/recompute/", recompute, name="recompute"),
 ]

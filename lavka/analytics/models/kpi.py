@@ -1,0 +1,3 @@
+"""(models of this concern; see the package docstring)"""
+
+__all__: list[str] = []

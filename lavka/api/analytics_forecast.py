@@ -1,0 +1,7 @@
+"""Analytics endpoints: forecast (see `lavka.web.views.analytics.forecast` for the page)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["analytics"])

@@ -1,0 +1,17 @@
+"""Analytics pages: who buys what and when, the due-to-buy list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+
+
+def _pending(request: HttpRequest) -> HttpResponse:
+    raise Http404
+
+
+urlpatterns: list[Any] = [
+    path("analytics/due/", _pending, name="due"),
+]

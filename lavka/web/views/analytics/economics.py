@@ -1,0 +1,17 @@
+"""Analytics pages: lifecycle and economics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+
+
+def _pending(request: HttpRequest) -> HttpResponse:
+    raise Http404
+
+
+urlpatterns: list[Any] = [
+    path("analytics/economics/", _pending, name="economics"),
+]

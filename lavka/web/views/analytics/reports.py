@@ -1,0 +1,18 @@
+"""Analytics pages: cohorts and touchpoint effectiveness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+
+
+def _pending(request: HttpRequest) -> HttpResponse:
+    raise Http404
+
+
+urlpatterns: list[Any] = [
+    path("analytics/cohorts/", _pending, name="cohorts"),
+    path("analytics/touchpoints/", _pending, name="touchpoints"),
+]
