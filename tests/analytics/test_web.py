@@ -6,8 +6,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from lavka.analytics.models import ComputeRun
-from lavka.analytics.selectors import client_scores
 from lavka.analytics.reports import REPORTS
+from lavka.analytics.selectors import client_scores
 from lavka.analytics.services import STEPS, analytics_recompute
 from lavka.jobs.models import Job
 
