@@ -312,6 +312,14 @@ def test_demo_no_serve_twice_creates_the_company_once(fresh_migrated_dir: Path) 
     assert table_counts(fresh_migrated_dir) == counts_after_first
     assert "Demo data: already loaded" in second.stdout
     assert f"password for all: {DEMO_PASSWORD}" in second.stdout
+    # The analytics are computed once, with the data, so the dashboard has figures.
+    assert "clients scored as of" in first.stdout
+    assert "clients scored as of" not in second.stdout
+    with sqlite3.connect(fresh_migrated_dir / "lavka.sqlite3") as db:
+        runs = db.execute(
+            "SELECT COUNT(*), SUM(is_current), MAX(clients) FROM analytics_computerun"
+        ).fetchone()
+    assert runs[0] == 1 and runs[1] == 1 and runs[2] > 90
 
 
 def _descendants(pid: int) -> set[int]:

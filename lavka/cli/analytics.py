@@ -56,6 +56,14 @@ def run_summary(run: Any) -> dict[str, Any]:
         "products_abc_xyz": run.product_abc_xyz,
         "steps": {name: seconds for name, seconds in run.step_times},
         "total_seconds": round(sum(seconds for _, seconds in run.step_times), 3),
+        "stages": run.parameters.get("stage_counts", {}),
+        "reports": {name: seconds for name, seconds in run.report_times},
+        "reports_seconds": round(sum(seconds for _, seconds in run.report_times), 3),
+        "reports_failed": {
+            name: data["error"]
+            for name, data in (run.reports or {}).items()
+            if isinstance(data, dict) and "error" in data
+        },
     }
 
 
@@ -91,6 +99,14 @@ def _text(summary: dict[str, Any]) -> str:
     lines.append("Time per step (s):")
     lines += [f"  {name:<16} {seconds:>8.3f}" for name, seconds in summary["steps"].items()]
     lines.append(f"  {'total':<16} {summary['total_seconds']:>8.3f}")
+    if summary["stages"]:
+        lines.append("Lifecycle stages:")
+        lines += [f"  {name:<16} {count:>10}" for name, count in summary["stages"].items()]
+    if summary["reports"]:
+        lines.append("Reports, time (s):")
+        lines += [f"  {name:<16} {seconds:>8.3f}" for name, seconds in summary["reports"].items()]
+        lines.append(f"  {'total':<16} {summary['reports_seconds']:>8.3f}")
+    lines += [f"Report {name} failed: {error}" for name, error in summary["reports_failed"].items()]
     return "\n".join(lines)
 
 

@@ -279,6 +279,7 @@ def demo(host: str, port: int, workers: int, scale: int, no_serve: bool) -> int:
     click.echo(
         f"Demo data: {', '.join(created)} created" if created else "Demo data: already loaded"
     )
+    _demo_analytics(refresh=bool(created))
     collect_static()
     if no_serve:
         _print_logins(result)
@@ -299,6 +300,21 @@ def demo(host: str, port: int, workers: int, scale: int, no_serve: bool) -> int:
         access_log=False,
         on_ready=ready,
     )
+
+
+def _demo_analytics(*, refresh: bool) -> None:
+    """Compute the analytics of the demo base (as the nightly job would), so that the
+    dashboard, the segments and the cards show figures on first start; again only
+    when the demo data has just been created."""
+    from lavka.analytics.models import ComputeRun
+    from lavka.analytics.services import analytics_recompute
+
+    if not refresh and ComputeRun.objects.filter(is_current=True).exists():
+        return
+    counter = Counter("Demo analytics")
+    run = analytics_recompute(actor=None, progress=counter)
+    counter.finish()
+    click.echo(f"Analytics: {run.clients} clients scored as of {run.as_of.isoformat()}")
 
 
 def _print_logins(result: dict[str, Any]) -> None:
