@@ -58,6 +58,10 @@ class Columns:
     amount: NDArray[np.float64]
     currency: NDArray[np.int32]
     method: str = ""  # how it was read: "psql xN", "copy" or "fetchmany"
+    # Orders: each row's order id (to find the order of a line). Lines: the buying
+    # client's id. None where not read.
+    row_id: NDArray[np.int64] | None = None
+    client: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -73,33 +77,26 @@ def unpack_currency(value: int) -> str:
 
 
 def orders_query(as_of: dt.date) -> QuerySet[Any]:
-    """Live sales up to `as_of`: (client id, date, total, currency)."""
+    """Live sales up to `as_of`: (client id, date, total, currency, order id)."""
     return (
         Order.objects.filter(status__in=SALE_STATUSES, ordered_on__lte=as_of)
         .annotate(
             amount_f=Cast("total", FloatField()),
             currency_3=RPad(F("currency"), 3, Value(" ")),
         )
-        .values_list("client_id", "ordered_on", "amount_f", "currency_3")
+        .values_list("client_id", "ordered_on", "amount_f", "currency_3", "id")
         .order_by()
     )
 
 
-def lines_query(as_of: dt.date) -> QuerySet[Any]:
-    """Lines of live sales up to `as_of` that name a product: (product id, date,
-    amount, currency)."""
+def lines_query() -> QuerySet[Any]:
+    """Every order line that names a product: (order id, product id, amount). Which of
+    them count (their order's status, date and currency) is decided by the orders read
+    before (`load_lines`), so the database reads one table without a join."""
     return (
-        OrderLine.objects.filter(
-            product__isnull=False,
-            order__status__in=SALE_STATUSES,
-            order__ordered_on__lte=as_of,
-            order__deleted_at__isnull=True,
-        )
-        .annotate(
-            amount_f=Coalesce(Cast("amount", FloatField()), Value(0.0)),
-            currency_3=RPad(F("order__currency"), 3, Value(" ")),
-        )
-        .values_list("product_id", "order__ordered_on", "amount_f", "currency_3")
+        OrderLine.objects.filter(product__isnull=False)
+        .annotate(amount_f=Coalesce(Cast("amount", FloatField()), Value(0.0)))
+        .values_list("order_id", "product_id", "amount_f")
         .order_by()
     )
 
@@ -128,6 +125,7 @@ def _row_dtype(with_currency: bool) -> np.dtype[Any]:
     ]
     if with_currency:
         fields += [("currency_len", ">i4"), ("c0", "u1"), ("c1", "u1"), ("c2", "u1")]
+    fields += [("id_len", ">i4"), ("id", ">i8")]
     return np.dtype(fields)
 
 
@@ -204,11 +202,12 @@ def _parse(data: bytes, dtype: np.dtype[Any], currency: int | None) -> Columns |
     rows = np.frombuffer(data, dtype=dtype)
     with_currency = currency is None
     if rows.size and not (
-        (rows["fields"] == (4 if with_currency else 3)).all()
+        (rows["fields"] == (5 if with_currency else 4)).all()
         and (rows["key_len"] == 8).all()
         and (rows["day_len"] == 4).all()
         and (rows["amount_len"] == 8).all()
         and (not with_currency or (rows["currency_len"] == 3).all())
+        and (rows["id_len"] == 8).all()
     ):
         return None
     if with_currency:
@@ -224,6 +223,7 @@ def _parse(data: bytes, dtype: np.dtype[Any], currency: int | None) -> Columns |
         day=rows["day"].astype(np.int64) + EPOCH_2000,
         amount=rows["amount"].astype(np.float64),
         currency=codes,
+        row_id=rows["id"].astype(np.int64),
     )
 
 
@@ -262,12 +262,19 @@ def _load_psql(queries: list[tuple[QuerySet[Any], int | None]]) -> list[Columns]
     """Run each query's COPY in its own `psql` process, all at once (the server works
     on them in parallel), reading their output in 4 MiB pieces. Only for committed
     data: other sessions do not see this session's open transaction."""
+    return _run_psql(
+        [(query, _Parser(_row_dtype(currency is None), currency)) for query, currency in queries]
+    )
+
+
+def _run_psql(queries: list[tuple[QuerySet[Any], Any]]) -> list[Any] | None:
+    """`_load_psql` with any parser (`feed(chunk) -> bool`, `finish() -> result | None`)."""
     found = _psql_env()
     if found is None:
         return None
     dsn, env = found
     jobs = []
-    for query, currency in queries:
+    for query, parser in queries:
         statement, params = _statement(query)
         command = [
             "psql",
@@ -283,9 +290,9 @@ def _load_psql(queries: list[tuple[QuerySet[Any], int | None]]) -> list[Columns]
         process = subprocess.Popen(  # noqa: S603 - fixed program, no shell
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        jobs.append((process, _Parser(_row_dtype(currency is None), currency)))
+        jobs.append((process, parser))
 
-    def drain(job: tuple[subprocess.Popen[bytes], _Parser]) -> Columns | None:
+    def drain(job: tuple[subprocess.Popen[bytes], Any]) -> Any:
         process, parser = job
         assert process.stdout is not None
         ok = True
@@ -323,14 +330,173 @@ def load_orders(as_of: dt.date, reporting: str, *, workers: int = 2) -> Columns:
     return load(orders_query(as_of))
 
 
-def load_lines(as_of: dt.date) -> Columns:
-    """The order lines up to `as_of` that name a product (see `lines_query`), by one
-    `psql` COPY when the data is committed and `psql` is at hand."""
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        loaded = _load_psql([(lines_query(as_of), None)])
-        if loaded is not None:
-            return replace(loaded[0], method="psql x1")
-    return load(lines_query(as_of))
+def load_lines(orders: Columns, *, workers: int = 2) -> Columns:
+    """The lines of `orders` (as read by `load_orders`, with their ids) that name a
+    product: key = product id, the order's day and currency, the line's amount, and
+    `client` = the buying client. Lines are read without a join (see `lines_query`),
+    by `workers` parallel `psql` COPYs over ranges of the table's pages when the data
+    is committed and `psql` is at hand, and matched to their order here."""
+    raw: _RawLines | None = None
+    method = "fetchmany"
+    if connection.vendor == "postgresql":
+        if not connection.in_atomic_block:
+            pages = _page_ranges(workers, OrderLine._meta.db_table)
+            queries = [(_in_pages(lines_query(), p), _LinesParser()) for p in pages]
+            parts = _run_psql(queries)
+            if parts is not None:
+                raw, method = _RawLines.join(parts), f"psql x{len(queries)}"
+        if raw is None:
+            raw = _lines_copy(lines_query())
+            method = "copy"
+    if raw is None:
+        raw, method = _lines_fetchmany(lines_query()), "fetchmany"
+    return replace(_lines_of(raw, orders), method=method)
+
+
+@dataclass(frozen=True, slots=True)
+class _RawLines:
+    order_id: NDArray[np.int64]
+    product_id: NDArray[np.int64]
+    amount: NDArray[np.float64]
+
+    @staticmethod
+    def join(parts: list[_RawLines]) -> _RawLines:
+        if not parts:
+            zero = np.zeros(0, dtype=np.int64)
+            return _RawLines(zero, zero, np.zeros(0, dtype=np.float64))
+        return _RawLines(
+            np.concatenate([p.order_id for p in parts]),
+            np.concatenate([p.product_id for p in parts]),
+            np.concatenate([p.amount for p in parts]),
+        )
+
+
+_LINE_DTYPE = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("order_len", ">i4"),
+        ("order", ">i8"),
+        ("product_len", ">i4"),
+        ("product", ">i8"),
+        ("amount_len", ">i4"),
+        ("amount", ">f8"),
+    ]
+)
+
+
+class _LinesParser:
+    """Binary COPY rows of `lines_query` to arrays (see `_Parser`)."""
+
+    def __init__(self) -> None:
+        self.pending = bytearray()
+        self.header_done = False
+        self.parts: list[_RawLines] = []
+        self.ok = True
+
+    def _parse(self, data: bytes) -> bool:
+        rows = np.frombuffer(data, dtype=_LINE_DTYPE)
+        if rows.size and not (
+            (rows["fields"] == 3).all()
+            and (rows["order_len"] == 8).all()
+            and (rows["product_len"] == 8).all()
+            and (rows["amount_len"] == 8).all()
+        ):
+            return False
+        self.parts.append(
+            _RawLines(
+                rows["order"].astype(np.int64),
+                rows["product"].astype(np.int64),
+                rows["amount"].astype(np.float64),
+            )
+        )
+        return True
+
+    def feed(self, chunk: Any) -> bool:
+        self.pending += chunk
+        if not self.header_done:
+            if len(self.pending) < _HEADER:
+                return True
+            del self.pending[:_HEADER]
+            self.header_done = True
+        if len(self.pending) >= _CHUNK_BYTES:
+            whole = (len(self.pending) // _LINE_DTYPE.itemsize) * _LINE_DTYPE.itemsize
+            self.ok = self._parse(bytes(self.pending[:whole]))
+            del self.pending[:whole]
+        return self.ok
+
+    def finish(self) -> _RawLines | None:
+        if not self.ok:
+            return None
+        tail = bytes(self.pending)
+        if tail.endswith(b"\xff\xff"):
+            tail = tail[:-2]
+        if len(tail) % _LINE_DTYPE.itemsize or not self._parse(tail):
+            return None
+        return _RawLines.join(self.parts)
+
+
+def _lines_copy(query: QuerySet[Any]) -> _RawLines | None:
+    """COPY through this session's connection (inside its transaction)."""
+    statement, params = _statement(query)
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    parser = _LinesParser()
+    with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
+        for chunk in copy:
+            if not parser.feed(chunk):
+                return None
+    return parser.finish()
+
+
+def _lines_fetchmany(query: QuerySet[Any]) -> _RawLines:
+    sql, params = query.query.sql_with_params()
+    parts: list[_RawLines] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(_FETCH_ROWS)
+            if not rows:
+                break
+            orders, products, amounts = zip(*rows, strict=True)
+            parts.append(
+                _RawLines(
+                    np.array(orders, dtype=np.int64),
+                    np.array(products, dtype=np.int64),
+                    np.array([0.0 if a is None else a for a in amounts], dtype=np.float64),
+                )
+            )
+    return _RawLines.join(parts)
+
+
+def _lines_of(raw: _RawLines, orders: Columns) -> Columns:
+    """Each line's row in `orders` by its order id (a table indexed by id when ids are
+    compact, else sort and search); lines of orders not read are dropped."""
+    ids = orders.row_id
+    if ids is None or ids.size == 0 or raw.order_id.size == 0:
+        return replace(_empty(), row_id=None, client=np.zeros(0, dtype=np.int64))
+    low, high = int(ids.min()), int(ids.max())
+    wanted = raw.order_id
+    rows = np.full(wanted.size, -1, dtype=np.int64)
+    inside = (wanted >= low) & (wanted <= high)
+    if high - low <= 8 * ids.size + 1_000_000:
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[ids - low] = np.arange(ids.size)
+        rows[inside] = table[wanted[inside] - low]
+    else:
+        order = np.argsort(ids, kind="stable")
+        at = np.minimum(np.searchsorted(ids[order], wanted), ids.size - 1)
+        found = ids[order][at] == wanted
+        rows[found] = order[at[found]]
+    keep = rows >= 0
+    row = rows[keep]
+    return Columns(
+        key=raw.product_id[keep],
+        day=orders.day[row],
+        amount=raw.amount[keep],
+        currency=orders.currency[row],
+        client=orders.key[row],
+    )
 
 
 def _reporting_only(as_of: dt.date, reporting: str, pages: tuple[int, int] | None) -> QuerySet[Any]:
@@ -339,9 +505,13 @@ def _reporting_only(as_of: dt.date, reporting: str, pages: tuple[int, int] | Non
             status__in=SALE_STATUSES, ordered_on__lte=as_of, currency=reporting.upper()
         )
         .annotate(amount_f=Cast("total", FloatField()))
-        .values_list("client_id", "ordered_on", "amount_f")
+        .values_list("client_id", "ordered_on", "amount_f", "id")
         .order_by()
     )
+    return _in_pages(query, pages)
+
+
+def _in_pages(query: QuerySet[Any], pages: tuple[int, int] | None) -> QuerySet[Any]:
     if pages is not None:
         # A TID range scan (PostgreSQL 14+) reads only these pages of the table.
         query = query.extra(  # static SQL, bound parameters
@@ -351,13 +521,13 @@ def _reporting_only(as_of: dt.date, reporting: str, pages: tuple[int, int] | Non
     return query
 
 
-def _page_ranges(workers: int) -> list[tuple[int, int] | None]:
+def _page_ranges(workers: int, table: str | None = None) -> list[tuple[int, int] | None]:
     if workers <= 1:
         return [None]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_relation_size(%s) / current_setting('block_size')::int",
-            [Order._meta.db_table],
+            [table or Order._meta.db_table],
         )
         pages = int(cursor.fetchone()[0]) + 1
     step = pages // workers + 1
@@ -375,7 +545,15 @@ def _concat(parts: list[Columns]) -> Columns:
         day=np.concatenate([p.day for p in parts]),
         amount=np.concatenate([p.amount for p in parts]),
         currency=np.concatenate([p.currency for p in parts]),
+        row_id=_join_optional([p.row_id for p in parts]),
+        client=_join_optional([p.client for p in parts]),
     )
+
+
+def _join_optional(parts: list[NDArray[np.int64] | None]) -> NDArray[np.int64] | None:
+    if any(p is None for p in parts):
+        return None
+    return np.concatenate([p for p in parts if p is not None])
 
 
 def _empty() -> Columns:
@@ -384,6 +562,7 @@ def _empty() -> Columns:
         day=np.zeros(0, dtype=np.int64),
         amount=np.zeros(0, dtype=np.float64),
         currency=np.zeros(0, dtype=np.int32),
+        row_id=np.zeros(0, dtype=np.int64),
     )
 
 
@@ -406,7 +585,7 @@ def _load_fetchmany(query: QuerySet[Any]) -> Columns:
             rows = cursor.fetchmany(_FETCH_ROWS)
             if not rows:
                 break
-            keys, days, amounts, currencies = zip(*rows, strict=True)
+            keys, days, amounts, currencies, ids = zip(*rows, strict=True)
             parts.append(
                 Columns(
                     key=np.array(keys, dtype=np.int64),
@@ -416,6 +595,7 @@ def _load_fetchmany(query: QuerySet[Any]) -> Columns:
                         [codes.setdefault(c, pack_currency(c or "")) for c in currencies],
                         dtype=np.int32,
                     ),
+                    row_id=np.array(ids, dtype=np.int64),
                 )
             )
     return _concat(parts)
@@ -468,18 +648,18 @@ def convert_to_reporting(columns: Columns, reporting: str) -> Converted:
             keep[rows[missing]] = False
             skipped[unpack_currency(code)] = int(missing.sum())
     if keep.all():
-        converted = Columns(
-            key=columns.key,
-            day=columns.day,
-            amount=amount,
-            currency=np.full(len(columns), target, dtype=np.int32),
+        converted = replace(
+            columns, amount=amount, currency=np.full(len(columns), target, dtype=np.int32)
         )
     else:
-        converted = Columns(
+        converted = replace(
+            columns,
             key=columns.key[keep],
             day=columns.day[keep],
             amount=amount[keep],
             currency=np.full(int(keep.sum()), target, dtype=np.int32),
+            row_id=None if columns.row_id is None else columns.row_id[keep],
+            client=None if columns.client is None else columns.client[keep],
         )
     return Converted(converted, skipped)
 

@@ -239,7 +239,7 @@ def analytics_recompute(
     try:
         with steps.step("load"):
             orders = load_orders(as_of, run.currency)
-            lines = load_lines(as_of)
+            lines = load_lines(orders)
             orders_method, lines_method = orders.method, lines.method
         with steps.step("convert"):
             currency = run.currency

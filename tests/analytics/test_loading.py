@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -14,11 +15,13 @@ from lavka.analytics.loading import (
     _reporting_only,
     convert_to_reporting,
     load,
+    load_lines,
     load_orders,
     orders_query,
     pack_currency,
     unpack_currency,
 )
+from lavka.sales.models import Order, OrderLine, Product
 from tests.analytics.conftest import add_orders
 
 AS_OF = dt.date(2026, 6, 30)
@@ -92,3 +95,68 @@ def test_parallel_psql_copies_read_what_one_session_reads(history):
     for a, b in zip(_sorted(parallel), _sorted(load(orders_query(AS_OF))), strict=True):
         assert a.tolist() == b.tolist()
     assert len(parallel) == 28
+
+
+def _lines_history(history):
+    """Lines on three orders: a live rouble sale, a USD sale, a cancelled one, plus a
+    line without a product and a line of the deleted order."""
+    tea = Product.objects.create(code="TEA-L", name="Tea")
+    cup = Product.objects.create(code="CUP-L", name="Cup")
+    twice = Order.objects.filter(client=history.twice).order_by("ordered_on").first()
+    usd = Order.objects.get(client=history.newcomer, currency="USD")
+    cancelled = Order.objects.get(client=history.newcomer, status=Order.Status.CANCELLED)
+    deleted = Order.all_objects.get(deleted_at__isnull=False)
+    line = {"quantity": Decimal("1"), "unit_price": Decimal("1")}
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(order=twice, product=tea, amount=Decimal("120.50"), **line),
+            OrderLine(order=twice, product=cup, amount=Decimal("179.50"), **line),
+            OrderLine(order=twice, product=None, amount=Decimal("5"), **line),
+            OrderLine(order=usd, product=cup, amount=Decimal("2"), **line),
+            OrderLine(order=cancelled, product=tea, amount=Decimal("5000"), **line),
+            OrderLine(order=deleted, product=tea, amount=Decimal("777"), **line),
+        ]
+    )
+    return tea, cup
+
+
+def _check_lines(lines, history, tea, cup):
+    rows = sorted(
+        zip(
+            lines.key.tolist(),
+            lines.client.tolist(),
+            lines.day.tolist(),
+            lines.amount.tolist(),
+            [unpack_currency(c) for c in lines.currency.tolist()],
+            strict=True,
+        )
+    )
+    day = lambda d: int(np.datetime64(d, "D").astype(np.int64))  # noqa: E731
+    # Only lines of the sales that were read, with their order's client, day, currency.
+    assert rows == sorted(
+        [
+            (tea.pk, history.twice.pk, day("2026-01-10"), 120.5, "RUB"),
+            (cup.pk, history.twice.pk, day("2026-01-10"), 179.5, "RUB"),
+            (cup.pk, history.newcomer.pk, day("2026-06-20"), 2.0, "USD"),
+        ]
+    )
+
+
+def test_lines_are_matched_to_the_orders_read(history):
+    tea, cup = _lines_history(history)
+
+    lines = load_lines(load(orders_query(AS_OF)))
+
+    _check_lines(lines, history, tea, cup)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psql and COPY are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_lines_read_by_parallel_psql_match_the_orders(history):
+    tea, cup = _lines_history(history)
+    assert not connection.in_atomic_block
+
+    lines = load_lines(load_orders(AS_OF, "RUB", workers=2), workers=2)
+
+    assert lines.method == "psql x2"
+    _check_lines(lines, history, tea, cup)
