@@ -156,14 +156,24 @@ def _load_copy_binary(query: QuerySet[Any], *, currency: int | None = None) -> C
 
 
 class _Parser:
-    """Fixed-width binary COPY rows to columns, fed in arbitrary pieces."""
+    """Fixed-width binary COPY rows to columns, fed in arbitrary pieces. `parse` turns
+    whole rows into a part (None when a row is not of the expected shape) and `join`
+    the parts into the result."""
 
-    def __init__(self, dtype: np.dtype[Any], currency: int | None) -> None:
+    def __init__(
+        self,
+        dtype: np.dtype[Any],
+        currency: int | None = None,
+        *,
+        parse: Any = None,
+        join: Any = None,
+    ) -> None:
         self.dtype = dtype
-        self.currency = currency
+        self.parse = parse or (lambda data: _parse(data, dtype, currency))
+        self.join = join or _concat
         self.pending = bytearray()
         self.header_done = False
-        self.parts: list[Columns] = []
+        self.parts: list[Any] = []
         self.ok = True
 
     def feed(self, chunk: Any) -> bool:
@@ -175,7 +185,7 @@ class _Parser:
             self.header_done = True
         if len(self.pending) >= _CHUNK_BYTES:
             whole = (len(self.pending) // self.dtype.itemsize) * self.dtype.itemsize
-            parsed = _parse(bytes(self.pending[:whole]), self.dtype, self.currency)
+            parsed = self.parse(bytes(self.pending[:whole]))
             del self.pending[:whole]
             if parsed is None:
                 self.ok = False
@@ -183,7 +193,7 @@ class _Parser:
             self.parts.append(parsed)
         return True
 
-    def finish(self) -> Columns | None:
+    def finish(self) -> Any:
         if not self.ok:
             return None
         tail = bytes(self.pending)
@@ -191,11 +201,11 @@ class _Parser:
             tail = tail[:-2]
         if len(tail) % self.dtype.itemsize:
             return None
-        parsed = _parse(tail, self.dtype, self.currency)
+        parsed = self.parse(tail)
         if parsed is None:
             return None
         self.parts.append(parsed)
-        return _concat(self.parts)
+        return self.join(self.parts)
 
 
 def _parse(data: bytes, dtype: np.dtype[Any], currency: int | None) -> Columns | None:
@@ -341,7 +351,7 @@ def load_lines(orders: Columns, *, workers: int = 2) -> Columns:
     if connection.vendor == "postgresql":
         if not connection.in_atomic_block:
             pages = _page_ranges(workers, OrderLine._meta.db_table)
-            queries = [(_in_pages(lines_query(), p), _LinesParser()) for p in pages]
+            queries = [(_in_pages(lines_query(), p), _lines_parser()) for p in pages]
             parts = _run_psql(queries)
             if parts is not None:
                 raw, method = _RawLines.join(parts), f"psql x{len(queries)}"
@@ -384,55 +394,25 @@ _LINE_DTYPE = np.dtype(
 )
 
 
-class _LinesParser:
-    """Binary COPY rows of `lines_query` to arrays (see `_Parser`)."""
+def _parse_lines(data: bytes) -> _RawLines | None:
+    rows = np.frombuffer(data, dtype=_LINE_DTYPE)
+    if rows.size and not (
+        (rows["fields"] == 3).all()
+        and (rows["order_len"] == 8).all()
+        and (rows["product_len"] == 8).all()
+        and (rows["amount_len"] == 8).all()
+    ):
+        return None
+    return _RawLines(
+        rows["order"].astype(np.int64),
+        rows["product"].astype(np.int64),
+        rows["amount"].astype(np.float64),
+    )
 
-    def __init__(self) -> None:
-        self.pending = bytearray()
-        self.header_done = False
-        self.parts: list[_RawLines] = []
-        self.ok = True
 
-    def _parse(self, data: bytes) -> bool:
-        rows = np.frombuffer(data, dtype=_LINE_DTYPE)
-        if rows.size and not (
-            (rows["fields"] == 3).all()
-            and (rows["order_len"] == 8).all()
-            and (rows["product_len"] == 8).all()
-            and (rows["amount_len"] == 8).all()
-        ):
-            return False
-        self.parts.append(
-            _RawLines(
-                rows["order"].astype(np.int64),
-                rows["product"].astype(np.int64),
-                rows["amount"].astype(np.float64),
-            )
-        )
-        return True
-
-    def feed(self, chunk: Any) -> bool:
-        self.pending += chunk
-        if not self.header_done:
-            if len(self.pending) < _HEADER:
-                return True
-            del self.pending[:_HEADER]
-            self.header_done = True
-        if len(self.pending) >= _CHUNK_BYTES:
-            whole = (len(self.pending) // _LINE_DTYPE.itemsize) * _LINE_DTYPE.itemsize
-            self.ok = self._parse(bytes(self.pending[:whole]))
-            del self.pending[:whole]
-        return self.ok
-
-    def finish(self) -> _RawLines | None:
-        if not self.ok:
-            return None
-        tail = bytes(self.pending)
-        if tail.endswith(b"\xff\xff"):
-            tail = tail[:-2]
-        if len(tail) % _LINE_DTYPE.itemsize or not self._parse(tail):
-            return None
-        return _RawLines.join(self.parts)
+def _lines_parser() -> _Parser:
+    """Binary COPY rows of `lines_query` to `_RawLines`."""
+    return _Parser(_LINE_DTYPE, parse=_parse_lines, join=_RawLines.join)
 
 
 def _lines_copy(query: QuerySet[Any]) -> _RawLines | None:
@@ -441,7 +421,7 @@ def _lines_copy(query: QuerySet[Any]) -> _RawLines | None:
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
-    parser = _LinesParser()
+    parser = _lines_parser()
     with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
         for chunk in copy:
             if not parser.feed(chunk):
