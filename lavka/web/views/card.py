@@ -20,6 +20,7 @@ from django.template import engines
 from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from lavka.clients.models import Client, CustomField, Tier
@@ -326,70 +327,93 @@ def _answer(request: AuthedRequest, client: Client, *, ok: str = "", **bound: An
     return redirect("clients:show", client_id=client.pk)
 
 
-@login_required
-@require_POST
-def add_contact_point(request: AuthedRequest, client_id: int) -> HttpResponse:
-    client = client_get(viewer=request.user, client_id=client_id)
-    form = ContactPointForm(request.POST, prefix="cp")
-    if form.is_valid():
-        data = form.cleaned_data
-        if form_attempt(
+def _adder(
+    form_class: type[Form],
+    prefix: str,
+    add: Any,
+    ok: Any,
+    form_key: str,
+    open_form: str,
+    *,
+    client_argument: str = "client",
+) -> Any:
+    """A view that adds one item to a card block: bind `form_class` under `prefix`,
+    call the service `add(actor=, <client_argument>=client, **cleaned_data)`, answer
+    with the card (the form again with its errors, open, when it fails)."""
+
+    @login_required
+    @require_POST
+    def view(request: AuthedRequest, client_id: int) -> HttpResponse:
+        client = client_get(viewer=request.user, client_id=client_id)
+        form = form_class(request.POST, prefix=prefix)
+        if form.is_valid() and form_attempt(
             form,
-            lambda: contact_point_add(
-                actor=request.user,
-                client=client,
-                kind=data["kind"],
-                value=data["value"],
-                label=data["label"],
-                is_primary=data["is_primary"],
-            ),
+            lambda: add(actor=request.user, **{client_argument: client}, **form.cleaned_data),
         ):
-            return _answer(request, client, ok=_("Contact added."))
-    return _answer(request, client, contact_form=form, open_form="contact")
+            return _answer(request, client, ok=str(ok))
+        bound: dict[str, Any] = {form_key: form, "open_form": open_form}
+        return _answer(request, client, **bound)
+
+    return view
 
 
-@login_required
-@require_POST
-def remove_contact_point(request: AuthedRequest, client_id: int, point_id: int) -> HttpResponse:
-    point = contact_point_get(viewer=request.user, client_id=client_id, point_id=point_id)
-    contact_point_remove(actor=request.user, point=point)
-    return _answer(
-        request, client_get(viewer=request.user, client_id=client_id), ok=_("Contact removed.")
-    )
+def _remover(get: Any, remove: Any, item_argument: str, ok: Any) -> Any:
+    """A view that removes one item of a card block: `get(viewer=, client_id=, <id>=)`
+    (scoped to the viewer), then the service `remove(actor=, <item_argument>=item)`."""
+
+    @login_required
+    @require_POST
+    def view(request: AuthedRequest, client_id: int, **item_id: int) -> HttpResponse:
+        item = get(viewer=request.user, client_id=client_id, **item_id)
+        remove(actor=request.user, **{item_argument: item})
+        return _answer(request, client_get(viewer=request.user, client_id=client_id), ok=str(ok))
+
+    return view
 
 
-@login_required
-@require_POST
-def add_address(request: AuthedRequest, client_id: int) -> HttpResponse:
-    client = client_get(viewer=request.user, client_id=client_id)
-    form = AddressForm(request.POST, prefix="addr")
-    if form.is_valid() and form_attempt(
-        form, lambda: address_add(actor=request.user, client=client, **form.cleaned_data)
-    ):
-        return _answer(request, client, ok=_("Address added."))
-    return _answer(request, client, address_form=form, open_form="address")
-
-
-@login_required
-@require_POST
-def remove_address(request: AuthedRequest, client_id: int, address_id: int) -> HttpResponse:
-    address = address_get(viewer=request.user, client_id=client_id, address_id=address_id)
-    address_remove(actor=request.user, address=address)
-    return _answer(
-        request, client_get(viewer=request.user, client_id=client_id), ok=_("Address removed.")
-    )
-
-
-@login_required
-@require_POST
-def record_consent(request: AuthedRequest, client_id: int) -> HttpResponse:
-    client = client_get(viewer=request.user, client_id=client_id)
-    form = ConsentForm(request.POST, prefix="consent")
-    if form.is_valid() and form_attempt(
-        form, lambda: consent_record(actor=request.user, client=client, **form.cleaned_data)
-    ):
-        return _answer(request, client, ok=_("Consent recorded."))
-    return _answer(request, client, consent_form=form, open_form="consent")
+add_contact_point = _adder(
+    ContactPointForm,
+    "cp",
+    contact_point_add,
+    gettext_lazy("Contact added."),
+    "contact_form",
+    "contact",
+)
+remove_contact_point = _remover(
+    contact_point_get, contact_point_remove, "point", gettext_lazy("Contact removed.")
+)
+add_address = _adder(
+    AddressForm, "addr", address_add, gettext_lazy("Address added."), "address_form", "address"
+)
+remove_address = _remover(address_get, address_remove, "address", gettext_lazy("Address removed."))
+record_consent = _adder(
+    ConsentForm,
+    "consent",
+    consent_record,
+    gettext_lazy("Consent recorded."),
+    "consent_form",
+    "consent",
+)
+add_person = _adder(
+    PersonForm,
+    "person",
+    person_create,
+    gettext_lazy("Contact person added."),
+    "person_form",
+    "person",
+    client_argument="organisation",
+)
+add_important_date = _adder(
+    ImportantDateForm,
+    "date",
+    important_date_add,
+    gettext_lazy("Date added. Its owner will be reminded before it."),
+    "date_form",
+    "date",
+)
+remove_important_date = _remover(
+    important_date_get, important_date_remove, "important_date", gettext_lazy("Date removed.")
+)
 
 
 @login_required
@@ -463,40 +487,6 @@ def download_file(request: AuthedRequest, attachment_id: int) -> FileResponse:
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-@login_required
-@require_POST
-def add_person(request: AuthedRequest, client_id: int) -> HttpResponse:
-    client = client_get(viewer=request.user, client_id=client_id)
-    form = PersonForm(request.POST, prefix="person")
-    if form.is_valid() and form_attempt(
-        form, lambda: person_create(actor=request.user, organisation=client, **form.cleaned_data)
-    ):
-        return _answer(request, client, ok=_("Contact person added."))
-    return _answer(request, client, person_form=form, open_form="person")
-
-
-@login_required
-@require_POST
-def add_important_date(request: AuthedRequest, client_id: int) -> HttpResponse:
-    client = client_get(viewer=request.user, client_id=client_id)
-    form = ImportantDateForm(request.POST, prefix="date")
-    if form.is_valid() and form_attempt(
-        form, lambda: important_date_add(actor=request.user, client=client, **form.cleaned_data)
-    ):
-        return _answer(request, client, ok=_("Date added. Its owner will be reminded before it."))
-    return _answer(request, client, date_form=form, open_form="date")
-
-
-@login_required
-@require_POST
-def remove_important_date(request: AuthedRequest, client_id: int, date_id: int) -> HttpResponse:
-    date = important_date_get(viewer=request.user, client_id=client_id, date_id=date_id)
-    important_date_remove(actor=request.user, important_date=date)
-    return _answer(
-        request, client_get(viewer=request.user, client_id=client_id), ok=_("Date removed.")
-    )
 
 
 @login_required
