@@ -255,6 +255,7 @@ USE_TZ = True
 TIME_ZONE = os.environ.get("LAVKA_TIME_ZONE", "UTC")
 USE_THOUSAND_SEPARATOR = True
 DEFAULT_CURRENCY = os.environ.get("LAVKA_CURRENCY", "RUB")
+COMPANY_NAME = os.environ.get("LAVKA_COMPANY_NAME", "").strip()
 # Phones typed without a country code are read as numbers of this country.
 PHONE_REGION = os.environ.get("LAVKA_PHONE_REGION", "RU").upper()
 ATTACHMENT_MAX_BYTES = env_int("LAVKA_ATTACHMENT_MAX_MB", 25) * 1024 * 1024

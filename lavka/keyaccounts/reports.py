@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +25,7 @@ from lavka.keyaccounts.selectors import (
     stage_history,
     stakeholder_map,
 )
-from lavka.sales.models import Deal, DealStageChange, Order, Stage
+from lavka.sales.models import SALE_STATUSES, Deal, DealStageChange, Order, Stage
 from lavka.sales.selectors.deals import deal_stage_history, deals_visible_to
 from lavka.sales.selectors.orders import client_orders
 
@@ -204,11 +205,16 @@ def dossier(*, viewer: Any, key_account: KeyAccount, now: dt.datetime | None = N
         .select_related("stage")
         .order_by("-created_at", "-id")[:20]
     )
-    orders = list(client_orders(viewer=viewer, client=card.client)[:20])
-    totals: dict[str, Decimal] = {}
-    for order in orders:
-        if order.status != "cancelled":
-            totals[order.currency] = totals.get(order.currency, Decimal(0)) + order.total
+    visible_orders = client_orders(viewer=viewer, client=card.client)
+    orders = list(visible_orders[:20])
+    # All the client's purchases, not only the 20 listed; what the card counts as revenue.
+    totals: dict[str, Decimal] = dict(
+        visible_orders.filter(status__in=SALE_STATUSES)
+        .order_by("currency")
+        .values("currency")
+        .annotate(total=Sum("total"))
+        .values_list("currency", "total")
+    )
     return Dossier(
         key_account=key_account,
         card=card,

@@ -63,9 +63,11 @@ class Quote:
 
 
 def company_name() -> str:
-    """Our company as documents name it: the COMPANY_NAME setting (LAVKA_COMPANY_NAME),
-    else "Lavka"."""
-    return str(getattr(settings, "COMPANY_NAME", "") or "Lavka")
+    """Our company as documents name it: the COMPANY_NAME setting (the environment
+    variable LAVKA_COMPANY_NAME); without one, "Our company" in the active language, so
+    that a document never names the CRM as the seller."""
+    name = str(getattr(settings, "COMPANY_NAME", "") or "").strip()
+    return name or _("Our company")
 
 
 def _requisites(deal: Deal) -> list[tuple[str, str]]:

@@ -6,8 +6,9 @@ a browser page, passes), the rate limits (per address and form, and per form, in
 cache: see throttle.py), the honeypot (a filled trap field gets the normal success
 answer and no lead), then the fields, with messages in the form's language.
 
-The lead belongs to the form's owner and team; the audit event names no user (the
-actor is the website), with the form and the address in its meta."""
+The lead belongs to the form's owner and team, and the owner is notified; the audit
+event names no user (the actor is the website), with the form and the address in its
+meta."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -25,6 +27,7 @@ from lavka.leads.models import Lead, WebForm
 from lavka.leads.services.leads import lead_created_publish
 from lavka.leads.services.values import Errors, lead_fields_clean, lead_identity_check
 from lavka.leads.throttle import throttle_hit
+from lavka.notifications.services import notify
 
 # The trap: a field people never see (hidden by the snippet's markup and styles) and
 # bots, which fill every input, do. Its name looks like one worth filling.
@@ -125,4 +128,19 @@ def lead_capture(
             lead_created_publish(
                 lead, actor=None, meta={"via": "web_form", "web_form": form.pk, "ip": ip}
             )
+            _tell_owner(lead, form)
         return Capture(lead=lead, message=message)
+
+
+def _tell_owner(lead: Lead, form: WebForm) -> None:
+    """The form's owner hears of the new lead (the bell in the top bar), in their own
+    language, with a link to it: nobody watches the lead list all day."""
+    owner = form.owner
+    with translation.override(getattr(owner, "language", "") or settings.LANGUAGE_CODE):
+        notify(
+            recipient=owner,
+            title=_("New lead from “%(form)s”: %(name)s")
+            % {"form": form.name, "name": lead.display_name},
+            body=lead.message[:300],
+            url=f"/sales/leads/{lead.pk}/",
+        )

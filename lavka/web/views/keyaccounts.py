@@ -17,10 +17,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from lavka.analytics.selectors import CardScores, client_scores
 from lavka.clients.models import Person
 from lavka.clients.selectors import clients_visible_to
 from lavka.clients.selectors.blocks import people_visible_to
@@ -532,11 +535,58 @@ def _dossier(request: AuthedRequest, key_account_id: int) -> Dossier:
 def show_dossier(request: AuthedRequest, key_account_id: int) -> HttpResponse:
     data = _dossier(request, key_account_id)
     return render(
-        request, "web/keyaccounts/dossier.html", {"dossier": data, "account": data.key_account}
+        request,
+        "web/keyaccounts/dossier.html",
+        {
+            "dossier": data,
+            "account": data.key_account,
+            # The client card's analytics block (None: no scores, or not the viewer's).
+            "analytics_scores": client_scores(viewer=request.user, client=data.card.client),
+        },
     )
 
 
-def dossier_pdf(data: Dossier) -> bytes:
+def _analytics_pairs(scores: CardScores) -> list[tuple[str, str]]:
+    """The client card's analytics numbers as label/value pairs for a PDF."""
+    missing = _("not enough data")
+    leave = scores.leave_probability
+    if scores.next_purchase_on:
+        next_purchase = _when(scores.next_purchase_on)
+    else:
+        next_purchase = missing if scores.purchases_reason else _("not expected within two years")
+    pairs = [
+        (_("RFM segment"), f"{scores.segment_label} {scores.r}{scores.f}{scores.m}"),
+        (_("ABC-XYZ class"), scores.abc_xyz),
+        (_("Probability of leaving"), missing if leave is None else f"{round(leave * 100)}%"),
+        (
+            _("Expected purchases in 90 days"),
+            missing
+            if scores.expected_90 is None
+            else number_format(scores.expected_90, 1, use_l10n=True),
+        ),
+        (
+            ngettext(
+                "Lifetime value, %(months)s month",
+                "Lifetime value, %(months)s months",
+                scores.clv_months,
+            )
+            % {"months": scores.clv_months},
+            missing if scores.clv is None else money(scores.clv, scores.currency),
+        ),
+        (
+            _("Expected order value"),
+            missing
+            if scores.expected_spend is None
+            else money(scores.expected_spend, scores.currency),
+        ),
+        (_("Next purchase"), next_purchase),
+    ]
+    if scores.stage:
+        pairs.append((_("Lifecycle stage"), capfirst(str(scores.stage_label))))
+    return pairs
+
+
+def dossier_pdf(data: Dossier, scores: CardScores | None = None) -> bytes:
     card = data.card
     client = card.client
     doc = PdfDocument(
@@ -581,6 +631,10 @@ def dossier_pdf(data: Dossier) -> bytes:
             (_("Orders total"), _totals_label(data.orders_total)),
         ]
     )
+    if scores is not None:
+        doc.heading(_("Analytics"))
+        doc.paragraph(_("as of %(date)s") % {"date": _when(scores.as_of)}, muted=True)
+        doc.key_values(_analytics_pairs(scores))
     doc.heading(_("Contracts"))
     if card.contracts:
         doc.table(
@@ -658,7 +712,8 @@ def dossier_pdf(data: Dossier) -> bytes:
 @require_GET
 def show_dossier_pdf(request: AuthedRequest, key_account_id: int) -> HttpResponse:
     data = _dossier(request, key_account_id)
-    response = HttpResponse(dossier_pdf(data), content_type="application/pdf")
+    scores = client_scores(viewer=request.user, client=data.card.client)
+    response = HttpResponse(dossier_pdf(data, scores), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="dossier-{data.key_account.pk}.pdf"'
     return response
 

@@ -624,8 +624,10 @@ def deal_show(request: AuthedRequest, deal_id: int) -> HttpResponse:
 
 @login_required
 def deal_field(request: AuthedRequest, deal_id: int, name: str) -> HttpResponse:
-    """Inline edit of one field: GET the edit form, POST the value (htmx swaps the
-    field block; without htmx, a redirect to the card)."""
+    """Inline edit of one field: GET the edit form, POST the value. htmx swaps the
+    field block; without htmx (no script yet, or none at all) the whole card is shown
+    with the field open, and its error next to it, and a saved value redirects to the
+    card."""
     if name not in INLINE_FIELDS:
         raise NotFound(resource="field")
     deal = deal_get(viewer=request.user, deal_id=deal_id)
@@ -647,9 +649,7 @@ def deal_field(request: AuthedRequest, deal_id: int, name: str) -> HttpResponse:
             if exc.http_status in (403, 404):
                 raise
             errors = {name: list((exc.fields or {}).get(name, [str(exc.detail)]))}
-        if not request.htmx:  # type: ignore[attr-defined]
-            for message in errors.get(name, []):
-                messages.error(request, message)
+        if not errors and not request.htmx:  # type: ignore[attr-defined]
             return redirect("sales:deal", deal_id=deal.pk)
         deal = deal_get(viewer=request.user, deal_id=deal.pk)
     context = _deal_context(
@@ -659,7 +659,11 @@ def deal_field(request: AuthedRequest, deal_id: int, name: str) -> HttpResponse:
         errors=errors,
         posted=request.POST.get("value", ""),
     )
-    return render(request, "web/sales/_deal_fields.html", context, status=422 if errors else 200)
+    status = 422 if errors else 200
+    if not request.htmx:  # type: ignore[attr-defined]
+        request.nav_section = "sales"  # type: ignore[attr-defined]
+        return render(request, "web/sales/deal.html", context, status=status)
+    return render(request, "web/sales/_deal_fields.html", context, status=status)
 
 
 @login_required
