@@ -8,6 +8,8 @@ import pytest
 from django.db import connection
 
 from lavka.analytics.loading import (
+    _attributes_copy,
+    _attributes_fetchmany,
     _load_copy_binary,
     _load_fetchmany,
     _load_psql,
@@ -15,14 +17,17 @@ from lavka.analytics.loading import (
     _reporting_only,
     convert_to_reporting,
     load,
+    load_client_attributes,
     load_lines,
     load_orders,
     orders_query,
     pack_currency,
     unpack_currency,
 )
+from lavka.clients.models import Client
 from lavka.sales.models import Order, OrderLine, Product
 from tests.analytics.conftest import add_orders
+from tests.factories import ClientFactory, tier
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -160,3 +165,57 @@ def test_lines_read_by_parallel_psql_match_the_orders(history):
 
     assert lines.method == "psql x2"
     _check_lines(lines, history, tea, cup)
+
+
+def _attributes_base(org):
+    vip = tier("vip")
+    made = [
+        ClientFactory(owner=org.rep, source=" web ", tier=vip),
+        ClientFactory(owner=org.colleague, source=""),
+        ClientFactory(owner=org.spb_rep, source="partner"),
+        ClientFactory(owner=org.rep, source="web"),
+    ]
+    gone = ClientFactory(owner=org.rep, source="fair")
+    Client.objects.filter(pk=gone.pk).update(deleted_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    Client.objects.filter(pk=made[2].pk).update(team=None)
+    return made, vip
+
+
+def _check_attributes(attributes, made, vip, org):
+    assert attributes.client_id.tolist() == [c.pk for c in made]  # the trash left out
+    assert attributes.owner_id.tolist() == [
+        org.rep.pk,
+        org.colleague.pk,
+        org.spb_rep.pk,
+        org.rep.pk,
+    ]
+    assert attributes.team_id.tolist() == [org.moscow.pk, org.moscow.pk, -1, org.moscow.pk]
+    assert attributes.tier_id.tolist()[0] == vip.pk
+    assert [attributes.sources[i] for i in attributes.source.tolist()] == [
+        "web",
+        "",
+        "partner",
+        "web",
+    ]
+    assert attributes.sources[0] == ""
+    today = int(np.datetime64(dt.datetime.now(dt.UTC).date(), "D").astype(np.int64))
+    assert set(attributes.created_day.tolist()) <= {today - 1, today}
+
+
+def test_client_attributes_are_read_with_their_channel(org):
+    made, vip = _attributes_base(org)
+
+    _check_attributes(load_client_attributes(), made, vip, org)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psql and COPY are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_client_attributes_by_psql_match_fetchmany(org):
+    made, vip = _attributes_base(org)
+    assert not connection.in_atomic_block
+
+    copied = _attributes_copy()
+
+    assert copied is not None
+    _check_attributes(copied, made, vip, org)
+    _check_attributes(_attributes_fetchmany(), made, vip, org)
