@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 
+from lavka.analytics.engine.lifecycle import STAGE_LABELS, STAGES
 from lavka.analytics.engine.rfm import SEGMENT_LABELS, SEGMENTS, Segment
 from lavka.analytics.engine.sufficiency import REASON_LABELS, Reason
 from lavka.analytics.models import ClientScore, ComputeRun
@@ -20,7 +21,7 @@ from lavka.analytics.permissions import can_read_analytics
 from lavka.clients.models import Client
 from lavka.clients.selectors import clients_visible_to
 from lavka.core.errors import NotFound
-from lavka.identity.access import Action, Area, Scope, scope_for, scope_queryset
+from lavka.identity.access import Action, Area, Scope, can_access, scope_for, scope_queryset
 
 ABC = ("A", "B", "C")
 XYZ = ("X", "Y", "Z")
@@ -184,6 +185,12 @@ class CardScores:
     next_purchase_on: dt.date | None
     purchases_reason: Any  # a translated "not enough data" label, or ""
     spend_reason: Any
+    stage: str = ""  # lifecycle.STAGES code
+    stage_label: Any = ""
+    lifecycle_days: int = 0
+    # What the buying report suggests (`buying.client_insight`): the product to offer,
+    # the category due and its date; None when there is none (or no report yet).
+    insight: Any = None
 
     @property
     def has_enough_data(self) -> bool:
@@ -198,9 +205,11 @@ def _reason(code: int) -> Any:
     return "" if code == Reason.OK else REASON_LABELS.get(Reason(code), "")
 
 
-def client_scores(*, viewer: Any, client: Client) -> CardScores | None:
+def client_scores(*, viewer: Any, client: Client, with_insight: bool = False) -> CardScores | None:
     """The client's scores of the current run, or None (never computed, no purchase
-    yet, or not the viewer's to see). One query."""
+    yet, or not the viewer's to see). One query; `with_insight` adds the buying
+    report's suggestion (`buying.client_insight`, its own queries) for a client with
+    scores."""
     score = (
         ClientScore.objects.filter(
             client_id=client.pk,
@@ -215,6 +224,7 @@ def client_scores(*, viewer: Any, client: Client) -> CardScores | None:
     segment = SEGMENTS[score.segment]
     p_alive = _number(score.p_alive)
     settings = (score.run.parameters or {}).get("settings", {})
+    stage = STAGES[score.stage] if 0 <= score.stage < len(STAGES) else ""
     return CardScores(
         as_of=score.run.as_of,
         currency=score.run.currency,
@@ -234,7 +244,95 @@ def client_scores(*, viewer: Any, client: Client) -> CardScores | None:
         next_purchase_on=score.next_purchase_on,
         purchases_reason=_reason(score.purchases_reason),
         spend_reason=_reason(score.spend_reason),
+        stage=stage,
+        stage_label=STAGE_LABELS.get(stage, ""),
+        lifecycle_days=score.lifecycle_days,
+        insight=_client_insight(viewer, client) if with_insight else None,
     )
+
+
+def _client_insight(viewer: Any, client: Client) -> Any:
+    """The buying report's suggestion for the card (`buying.client_insight`: the
+    suggested product, the category due and when), or None while that report has no
+    such reader."""
+    from lavka.analytics import buying
+
+    reader = getattr(buying, "client_insight", None)
+    return None if reader is None else reader(viewer=viewer, client=client)
+
+
+# --- the client list's columns ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowScores:
+    """What a row of the client list shows of a client's scores."""
+
+    currency: str
+    segment: Segment
+    segment_label: Any
+    abc_xyz: str
+    clv: float | None
+    leave_probability: float | None  # 1 - P(alive), 0..1
+    next_purchase_on: dt.date | None
+    stage: str
+    stage_label: Any
+    revenue: float
+
+
+def row_scores(
+    *, viewer: Any, clients: list[Client], run: ComputeRun | None = None
+) -> dict[int, RowScores]:
+    """The scores of `clients` (rows of a list, with owner_id and team_id loaded) in
+    `run` (default: the current run) that the viewer may read, by client id. One query
+    (none without analytics access or rows); who may read each row's scores is decided
+    from the row itself."""
+    if not clients or not can_read_analytics(viewer):
+        return {}
+    scores = ClientScore.objects.filter(client_id__in=[c.pk for c in clients])
+    scores = (
+        scores.filter(run_id=run.pk) if run is not None else scores.filter(run__is_current=True)
+    )
+    rows = scores.values_list(
+        "client_id",
+        "segment",
+        "abc",
+        "xyz",
+        "clv",
+        "p_alive",
+        "next_purchase_on",
+        "stage",
+        "revenue",
+        "run__currency",
+    )
+    by_client = {c.pk: c for c in clients}
+    whole = _sees_whole_base(viewer)
+    found: dict[int, RowScores] = {}
+    for client_id, segment, abc, xyz, clv, p_alive, next_on, stage, revenue, currency in rows:
+        client = by_client[client_id]
+        if not whole and not can_access(
+            viewer,
+            area=Area.ANALYTICS,
+            action=Action.READ,
+            owner_id=client.owner_id,
+            team_id=client.team_id,
+        ):
+            continue
+        p = _number(p_alive)
+        code = STAGES[stage] if 0 <= stage < len(STAGES) else ""
+        found[client_id] = RowScores(
+            currency=currency,
+            segment=SEGMENTS[segment],
+            segment_label=SEGMENT_LABELS[SEGMENTS[segment]],
+            abc_xyz=ABC[abc] + XYZ[xyz],
+            clv=_number(clv),
+            leave_probability=None if p is None else 1.0 - p,
+            next_purchase_on=next_on,
+            stage=code,
+            stage_label=STAGE_LABELS.get(code, ""),
+            revenue=float(revenue),
+        )
+    return found
 
 
 def client_score_history(*, viewer: Any, client: Client, limit: int = 12) -> list[ClientScore]:

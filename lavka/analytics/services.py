@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -253,6 +253,11 @@ def analytics_recompute(
             with steps.step("write"):
                 scores_write(run, clients, products)
             with steps.step("moves"):
+                if connection.vendor == "postgresql":
+                    # The new run's rows have no statistics yet: without them the planner
+                    # may join two runs of a million rows by a nested loop (minutes).
+                    with connection.cursor() as cursor:
+                        cursor.execute("ANALYZE analytics_clientscore")
                 previous = ComputeRun.objects.filter(is_current=True).first()
                 moves = None
                 if previous is not None:

@@ -13,6 +13,19 @@ from lavka.clients.selectors import client_get
 router = Router(tags=["analytics"])
 
 
+class SuggestionOut(Schema):
+    """From the buying report of the current recompute; null fields: nothing to say."""
+
+    offer_product_id: int | None = None
+    offer_product: str | None = None
+    offer_reason: str = ""
+    due_category_id: int | None = None
+    due_category: str | None = None
+    due_on: dt.date | None = None
+    due_cycle_days: float | None = None
+    is_overdue: bool = False
+
+
 class ScoresOut(Schema):
     computed: bool
     as_of: dt.date | None = None
@@ -32,11 +45,31 @@ class ScoresOut(Schema):
     clv_months: int | None = None
     next_purchase_on: dt.date | None = None
     not_enough_data: list[str] = []
+    stage: str | None = None
+    stage_label: str | None = None
+    lifecycle_days: int | None = None
+    tier: str | None = None
+    suggestion: SuggestionOut | None = None
 
 
-def _out(scores: CardScores | None) -> dict[str, Any]:
+def _suggestion(insight: Any) -> dict[str, Any] | None:
+    if insight is None:
+        return None
+    return {
+        "offer_product_id": insight.offer_product_id,
+        "offer_product": insight.offer_product,
+        "offer_reason": str(insight.offer_reason or ""),
+        "due_category_id": insight.due_category_id,
+        "due_category": insight.due_category,
+        "due_on": insight.due_on,
+        "due_cycle_days": insight.due_cycle_days,
+        "is_overdue": bool(insight.is_overdue),
+    }
+
+
+def _out(scores: CardScores | None, tier: str | None = None) -> dict[str, Any]:
     if scores is None:
-        return {"computed": False}
+        return {"computed": False, "tier": tier}
     reasons = [str(r) for r in (scores.purchases_reason, scores.spend_reason) if r]
     return {
         "computed": True,
@@ -57,6 +90,11 @@ def _out(scores: CardScores | None) -> dict[str, Any]:
         "clv_months": scores.clv_months,
         "next_purchase_on": scores.next_purchase_on,
         "not_enough_data": list(dict.fromkeys(reasons)),
+        "stage": scores.stage or None,
+        "stage_label": str(scores.stage_label) if scores.stage else None,
+        "lifecycle_days": scores.lifecycle_days,
+        "tier": tier,
+        "suggestion": _suggestion(scores.insight),
     }
 
 
@@ -64,10 +102,13 @@ def _out(scores: CardScores | None) -> dict[str, Any]:
 def get_scores(request: HttpRequest, client_id: int) -> dict[str, Any]:
     """RFM segment and scores, ABC-XYZ class, probability of leaving (1 - P(alive)),
     expected purchases in 30/90/365 days, expected order value, CLV over the configured
-    horizon and the predicted next purchase date, from the current recompute in the
-    reporting currency. `computed` is false when the client has no scores yet (never
+    horizon, the predicted next purchase date, the lifecycle stage and its length in
+    days, and the buying report's suggestion (the product to offer, the category due and
+    when), from the current recompute in the reporting currency; `tier` is the client's
+    tier code. `computed` is false when the client has no scores yet (never
     recomputed since it first bought, or the viewer's role has no analytics access);
     `not_enough_data` says why a number is missing. 404 for a client the viewer cannot
     see."""
     client = client_get(viewer=request.user, client_id=client_id)
-    return _out(client_scores(viewer=request.user, client=client))
+    tier = client.tier.code if client.tier_id and client.tier else None
+    return _out(client_scores(viewer=request.user, client=client, with_insight=True), tier)

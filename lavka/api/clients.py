@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
+from lavka.analytics.filters import scores_filter
+from lavka.analytics.selectors import row_scores
 from lavka.api.concurrency import expected_version, set_etag
 from lavka.api.pagination import LimitOffset
 from lavka.clients.selectors import client_get, client_list
@@ -63,21 +65,96 @@ class ClientFilters(Schema):
     q: str = ""
     kind: Kind | None = None
     owner: int | None = None
-    ordering: Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"] = (
-        "name"
+    ordering: Literal[
+        "name",
+        "-name",
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "clv",
+        "-clv",
+        "leave",
+        "-leave",
+        "next_purchase",
+        "-next_purchase",
+        "revenue",
+        "-revenue",
+    ] = "name"
+    # The analytics filters (lavka.analytics.filters; validated there, so that a bad
+    # value is refused with a message naming the parameter).
+    segment: str | None = Field(None, description="RFM segment code(s), comma-separated")
+    abc: str | None = Field(None, description="A, B or C (comma-separated for several)")
+    xyz: str | None = Field(None, description="X, Y or Z (comma-separated for several)")
+    stage: str | None = Field(None, description="lifecycle stage code(s), comma-separated")
+    clv_min: str | None = Field(None, description="CLV at least, reporting currency")
+    clv_max: str | None = Field(None, description="CLV at most, reporting currency")
+    leave_min: str | None = Field(None, description="probability of leaving at least, %")
+    leave_max: str | None = Field(None, description="probability of leaving at most, %")
+    next_from: str | None = Field(None, description="next purchase on or after, YYYY-MM-DD")
+    next_to: str | None = Field(None, description="next purchase on or before, YYYY-MM-DD")
+    cohort: str | None = Field(None, description="month of the first purchase, YYYY-MM")
+    source: str | None = Field(None, description="acquisition channel (Client.source)")
+    due_category: str | None = Field(None, description="product category id due to buy")
+
+
+class ClientScoresOut(Schema):
+    """The client's scores in the current recompute (`/clients/{id}/scores` has all)."""
+
+    segment: str
+    abc_xyz: str
+    clv: float | None
+    leave_probability: float | None = Field(..., description="1 - P(alive), 0..1")
+    next_purchase_on: dt.date | None
+    stage: str
+    revenue: float
+    currency: str
+
+
+class ClientListOut(ClientOut):
+    tier_id: int | None
+    scores: ClientScoresOut | None = Field(
+        None, description="null: no scores (none computed, or not yours to read)"
     )
 
 
-@router.get("/clients", response=list[ClientOut], operation_id="list_clients")
+class _ScoredPage:
+    """The list as the paginator reads it (count, then one slice), with each client of
+    the slice given its scores in one query."""
+
+    def __init__(self, scored: Any, viewer: Any) -> None:
+        self.scored, self.viewer = scored, viewer
+
+    def count(self) -> int:
+        return int(self.scored.count())
+
+    def __getitem__(self, page: slice) -> list[Any]:
+        clients = list(self.scored[page])
+        scores = row_scores(viewer=self.viewer, clients=clients, run=self.scored.run)
+        for client in clients:
+            client.scores = scores.get(client.pk)
+        return clients
+
+
+@router.get("/clients", response=list[ClientListOut], operation_id="list_clients")
 @paginate(LimitOffset)
 def list_clients(request: HttpRequest, filters: Query[ClientFilters]):  # type: ignore[no-untyped-def]
-    return client_list(
+    """Clients, with their scores from the current recompute. Besides `q`, `kind`,
+    `owner`: the analytics filters (`segment`, `abc`, `xyz`, `stage`, `clv_min`,
+    `clv_max`, `leave_min`, `leave_max` in percent, `next_from`, `next_to`, `cohort`,
+    `source`, `due_category`), and `ordering` by `clv`, `leave`, `next_purchase` or
+    `revenue` (clients without a value last). A score filter leaves out clients without
+    scores. A bad value: 422 with `fields.<parameter>`."""
+    clients = client_list(
         viewer=request.user,
         query=filters.q,
         kind=filters.kind or "",
         owner_id=filters.owner,
         ordering=filters.ordering,
     )
+    params = filters.dict(exclude={"q", "kind", "owner", "ordering"}, exclude_none=True)
+    params["sort"] = filters.ordering
+    return _ScoredPage(scores_filter(clients, params, viewer=request.user), request.user)
 
 
 class BulkUpsertIn(Schema):

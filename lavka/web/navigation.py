@@ -28,7 +28,7 @@ NAV = [
     NavItem("keyaccounts", _("Key accounts"), "keyaccounts:list", "star", area=Area.KEY_ACCOUNTS),
     NavItem("marketing", _("Marketing"), "area", "megaphone", area=Area.MARKETING),
     NavItem("service", _("Service"), "area", "life-buoy", area=Area.SERVICE),
-    NavItem("analytics", _("Analytics"), "analytics:overview", "bar-chart", area=Area.ANALYTICS),
+    NavItem("analytics", _("Analytics"), "analytics:dashboard", "bar-chart", area=Area.ANALYTICS),
     NavItem("automation", _("Automation"), "area", "zap", area=Area.AUTOMATION),
     NavItem("settings", _("Settings"), "settings:index", "settings"),
 ]

@@ -119,6 +119,14 @@ class ClientScore(models.Model):
     class Meta:
         verbose_name = _("client score")
         verbose_name_plural = _("client scores")
+        # The client list filtered or sorted by a score (lavka.analytics.filters) reads
+        # a page of an ABC-XYZ cell by CLV (the dashboard's drill-down) in this index's
+        # order and stops after it; "everyone by CLV" merges the nine cells' ranges.
+        # One index only: each costs the recompute's write of a million rows some 3 s
+        # (bench/client_list_scores/README.md).
+        indexes = [
+            models.Index(fields=["run", "abc", "xyz", "clv"], name="score_run_abc_xyz_clv"),
+        ]
 
     def __str__(self) -> str:
         return f"client {self.client_id} in run {self.run_id}"
@@ -157,7 +165,9 @@ def _default_xyz() -> list[float]:
 
 class AnalyticsSettings(models.Model):
     """The one row of analytics configuration (pk = 1), changed with
-    `analytics_settings_update`. Empty RFM thresholds mean quintiles of the base."""
+    `analytics_settings_update` (the economics fields with
+    `costs.economics_settings_update`). Empty RFM thresholds mean quintiles of the
+    base."""
 
     abc_shares = models.JSONField(default=_default_abc)
     xyz_thresholds = models.JSONField(default=_default_xyz)
@@ -168,6 +178,14 @@ class AnalyticsSettings(models.Model):
     clv_months = models.PositiveSmallIntegerField(default=12)
     monthly_discount_rate = models.FloatField(default=0.01)
     keep_daily_runs = models.PositiveSmallIntegerField(default=14)
+    # Economics (`lavka.analytics.costs.economics_settings_update`): the gross margin
+    # that turns revenue into profit, what one touch costs by kind ({kind: "amount"},
+    # reporting currency) and what an hour of contact time costs, and the rise in
+    # retention to simulate (percentage points).
+    gross_margin_percent = models.FloatField(default=30.0)
+    touch_costs = models.JSONField(default=dict, blank=True)
+    contact_hour_cost = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    retention_uplift_points = models.FloatField(default=5.0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -14,7 +14,29 @@ from lavka.clients.models import Client, SavedView
 from lavka.core.errors import NotFound
 
 # Filters a saved view may hold (the list's query parameters).
-VIEW_FILTERS = ("q", "kind", "tier", "tag", "owner", "sort", "out_of_touch")
+VIEW_FILTERS = (
+    "q",
+    "kind",
+    "tier",
+    "tag",
+    "owner",
+    "sort",
+    "out_of_touch",
+    # the analytics drill-down (lavka.analytics.filters; clients cannot import it)
+    "segment",
+    "abc",
+    "xyz",
+    "stage",
+    "clv_min",
+    "clv_max",
+    "leave_min",
+    "leave_max",
+    "next_from",
+    "next_to",
+    "cohort",
+    "source",
+    "due_category",
+)
 
 
 @dataclass

@@ -10,11 +10,17 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from lavka.analytics.selectors import client_scores
+from lavka.analytics.filters import PARAMS as SCORE_PARAMS
+from lavka.analytics.filters import SORTS as SCORE_SORTS
+from lavka.analytics.filters import ScoredClients, scores_filter
+from lavka.analytics.permissions import can_read_analytics
+from lavka.analytics.selectors import RowScores, client_scores, row_scores
 from lavka.clients.exports import client_export_start
 from lavka.clients.models import Client, Tier, Touchpoint
 from lavka.clients.permissions import can_create_client, can_edit_client
@@ -29,11 +35,12 @@ from lavka.clients.selectors.timeline import (
     touchpoint_list,
 )
 from lavka.clients.services import client_create, client_delete, client_update
-from lavka.core.errors import DomainError
+from lavka.core.errors import DomainError, ValidationFailed
 from lavka.keyaccounts.selectors import key_account_for_client
 from lavka.web.errors import form_errors_from
 from lavka.web.forms import ClientForm
 from lavka.web.requests import AuthedRequest
+from lavka.web.templatetags.lavka import money
 from lavka.web.templatetags.times import Times
 from lavka.web.views.card import card_context, client_sales, remember_each_field_html
 from lavka.web.views.timeline import TouchpointForm
@@ -45,7 +52,11 @@ PAGE_SIZE = 50
 def list_clients(request: AuthedRequest) -> HttpResponse:
     """The client list: filters, sortable columns, bulk actions, saved views. A page
     is one indexed LIMIT query plus a handful of small ones, whatever its size; the
-    whole table is never counted (a search result, at most a few hundred ids, is)."""
+    whole table is never counted (a search result, at most a few hundred ids, is).
+    The analytics drill-down parameters (`abc`, `segment`, `clv_min`, `sort=-clv`...;
+    lavka.analytics.filters) narrow and sort it by the current run's scores, show as
+    removable chips, and the scores of the page's rows fill the analytics columns
+    (`cols`), in one more query."""
     from django.contrib.auth import get_user_model
 
     from lavka.clients.models import Tag
@@ -53,7 +64,6 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         VIEW_FILTERS,
         client_page,
         client_rows,
-        client_tag_names,
         client_total,
         saved_views_visible_to,
     )
@@ -81,9 +91,11 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         # The view's filters, with whatever the user changed since (a sort click...).
         params = QueryDict(mutable=True)
         params.update(active_view.filters)
-        for key in VIEW_FILTERS:
+        for key in (*VIEW_FILTERS, *SCORE_PARAMS):
             if request.GET.get(key):
                 params[key] = request.GET[key]
+        if "cols" in request.GET:
+            params.setlist("cols", request.GET.getlist("cols"))
     query = params.get("q", "").strip()
     kind = params.get("kind", "")
     sort = params.get("sort", "")
@@ -107,40 +119,45 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         ids=ids,
         out_of_touch=out_of_touch,
     )
+    # The analytics drill-down (?abc=A&xyz=X, ?sort=-clv...): lavka.analytics.filters.
+    filter_errors: dict[str, list[str]] = {}
+    try:
+        scored = scores_filter(clients, params, viewer=request.user)
+    except ValidationFailed as exc:
+        filter_errors = exc.fields
+        scored = ScoredClients(clients=clients.none(), applied=[], run=None)
+    if ids is not None and (scored.applied or filter_errors):
+        # A search's ranked ids (a few hundred at most) that pass the score filters.
+        allowed = set(scored.clients.values_list("pk", flat=True))
+        ids = [pk for pk in ids if pk in allowed]
+    score_sort = scored.sort if not filter_errors else ""
     if ids is not None and not sort:
         # Best match first: the ranked ids of this page, in rank order.
-        rank = {pk: i for i, pk in enumerate(ids)}
         shown = ids[(max(1, number) - 1) * PAGE_SIZE : max(1, number) * PAGE_SIZE + 1]
-        rows = sorted(
-            client_rows(
-                client_list(
-                    viewer=request.user,
-                    ids=shown,
-                    kind=kind,
-                    tag=tag,
-                    tier_id=int(tier) if tier.isdigit() else None,
-                    owner_id=int(owner) if owner.isdigit() else None,
-                    out_of_touch=out_of_touch,
-                )
-            ),
-            key=lambda c: rank[c.pk],
-        )
-        client_tag_names(rows[:PAGE_SIZE])
-        page = ClientPage(
-            clients=rows[:PAGE_SIZE],
-            number=max(1, number),
-            size=PAGE_SIZE,
-            has_next=len(rows) > PAGE_SIZE,
-        )
+        page = _page_of(scored.clients, shown, number)
+    elif score_sort:
+        # Best (or worst) by the score first: the page's ids from the scores' index.
+        offset = (max(1, number) - 1) * PAGE_SIZE
+        page = _page_of(scored.clients, scored.page_ids(offset, PAGE_SIZE + 1), number)
     else:
-        page = client_page(client_rows(clients), number=number, size=PAGE_SIZE)
-    if ids is not None and not (kind or tier or tag or owner or out_of_touch):
+        page = client_page(client_rows(scored.clients), number=number, size=PAGE_SIZE)
+    if filter_errors:
+        page.total, page.total_exact = 0, True
+    elif ids is not None and not (kind or tier or tag or owner or out_of_touch):
         page.count = len(ids)
     elif page.clients or page.number > 1:
-        client_total(clients, page)
+        client_total(scored.clients, page)
     tiers = list(Tier.objects.all())
-    _prepare_rows(page.clients, tiers)
-    filtered = bool(query or kind or tier or tag or owner or out_of_touch)
+    shows_scores = can_read_analytics(request.user)
+    columns = _score_columns(params, scored, shown=shows_scores)
+    scores = (
+        row_scores(viewer=request.user, clients=page.clients, run=scored.run) if columns else {}
+    )
+    _prepare_rows(page.clients, tiers, scores=scores, columns=[c for c, _label in columns])
+    analytics_current = {k: params[k] for k in SCORE_PARAMS if params.get(k)}
+    filtered = bool(
+        query or kind or tier or tag or owner or out_of_touch or scored.applied or filter_errors
+    )
     current = {
         k: v
         for k, v in (
@@ -151,9 +168,14 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
             ("tag", tag),
             ("owner", owner),
             ("out_of_touch", "1" if out_of_touch else ""),
+            *analytics_current.items(),
         )
         if v
     }
+    chips = [
+        {"label": chip.label, "url": _without(params, chip.params), "params": chip.params}
+        for chip in scored.applied
+    ]
     context = {
         "page": page,
         "query": query,
@@ -165,6 +187,14 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         "out_of_touch": out_of_touch,
         "filtered": filtered,
         "current": current,
+        "chips": chips,
+        "filter_errors": [m for messages_ in filter_errors.values() for m in messages_],
+        "invalid": set(filter_errors),
+        "analytics": _analytics_form(params) if shows_scores else None,
+        "score_columns": columns,
+        "column_choices": SCORE_COLUMNS if shows_scores else [],
+        "sort_choices": _sort_choices() if shows_scores else [],
+        "table_sort": "name" if (sort or "name") in SCORE_SORTS else (sort or "name"),
         "kinds": Client.Kind.choices,
         "tiers": tiers,
         "tags": list(Tag.objects.order_by("name")[:200]),
@@ -180,6 +210,111 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
     }
     template = "web/clients/_rows.html" if request.htmx else "web/clients/list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
+
+
+def _page_of(clients: Any, ids: list[int], number: int) -> ClientPage:
+    """A page of the list from the ids of its rows in order (one more than a page
+    tells that there is a next one): their rows in one query, their tags in another."""
+    from lavka.clients.selectors.lists import client_rows, client_tag_names
+
+    rank = {pk: i for i, pk in enumerate(ids)}
+    rows = sorted(client_rows(clients.filter(pk__in=ids)), key=lambda c: rank[c.pk])
+    client_tag_names(rows[:PAGE_SIZE])
+    return ClientPage(
+        clients=rows[:PAGE_SIZE],
+        number=max(1, number),
+        size=PAGE_SIZE,
+        has_next=len(rows) > PAGE_SIZE,
+    )
+
+
+def _without(params: QueryDict, keys: tuple[str, ...]) -> str:
+    """The list's address without `keys` (a chip's "remove") and without the page."""
+    rest = params.copy()
+    for key in (*keys, "page"):
+        rest.pop(key, None)
+    encoded = rest.urlencode()
+    return f"{reverse('clients:list')}?{encoded}" if encoded else reverse("clients:list")
+
+
+# The analytics columns a user may add to the list (parameter `cols`, comma-separated
+# or repeated). Without `cols`, a list filtered or sorted by the analytics (the
+# dashboard's drill-down) shows DEFAULT_COLUMNS; the plain list shows none (its scores
+# would be one more query on every page). The column of an active filter or sort always
+# shows.
+SCORE_COLUMNS = [
+    ("segment", gettext_lazy("RFM segment")),
+    ("abc_xyz", gettext_lazy("ABC-XYZ")),
+    ("clv", gettext_lazy("CLV")),
+    ("leave", gettext_lazy("Probability of leaving")),
+    ("next_purchase", gettext_lazy("Next purchase")),
+    ("stage", gettext_lazy("Lifecycle stage")),
+]
+DEFAULT_COLUMNS = ("segment", "clv", "leave")
+COLUMN_OF = {
+    "segment": "segment",
+    "abc": "abc_xyz",
+    "xyz": "abc_xyz",
+    "stage": "stage",
+    "clv_min": "clv",
+    "clv_max": "clv",
+    "leave_min": "leave",
+    "leave_max": "leave",
+    "next_from": "next_purchase",
+    "next_to": "next_purchase",
+}
+SORT_COLUMN = {"clv": "clv", "leave": "leave", "next_purchase": "next_purchase"}
+
+
+def _score_columns(
+    params: QueryDict, scored: ScoredClients, *, shown: bool
+) -> list[tuple[str, Any]]:
+    """The analytics columns this page shows, in SCORE_COLUMNS' order."""
+    if not shown:
+        return []
+    if "cols" in params:
+        wanted = {c for value in params.getlist("cols") for c in value.split(",") if c}
+    elif scored.applied or scored.sort:
+        wanted = set(DEFAULT_COLUMNS)
+    else:
+        wanted = set()
+    wanted |= {COLUMN_OF[k] for k in COLUMN_OF if params.get(k)}
+    if scored.sort.lstrip("-") in SORT_COLUMN:
+        wanted.add(SORT_COLUMN[scored.sort.lstrip("-")])
+    return [(code, label) for code, label in SCORE_COLUMNS if code in wanted]
+
+
+def _analytics_form(params: QueryDict) -> dict[str, Any]:
+    """The analytics filters' fields with their choices and current values."""
+    from lavka.analytics.engine.lifecycle import STAGE_LABELS, STAGES
+    from lavka.analytics.engine.rfm import SEGMENT_LABELS, SEGMENTS
+
+    return {
+        "segments": [(str(s), SEGMENT_LABELS[s]) for s in SEGMENTS],
+        "stages": [(s, STAGE_LABELS[s]) for s in STAGES],
+        "values": {k: params.get(k, "") for k in SCORE_PARAMS},
+        "hidden": {k: params[k] for k in ("cohort", "source", "due_category") if params.get(k)},
+        "open": any(params.get(k) for k in SCORE_PARAMS) or "cols" in params,
+        "cols": {c for value in params.getlist("cols") for c in value.split(",") if c}
+        if "cols" in params
+        else set(DEFAULT_COLUMNS)
+        if any(params.get(k) for k in SCORE_PARAMS) or params.get("sort", "") in SCORE_SORTS
+        else set(),
+    }
+
+
+def _sort_choices() -> list[tuple[str, Any]]:
+    """The sorts by a score the sort menu offers (column headers sort the rest)."""
+    return [
+        ("-clv", gettext_lazy("CLV, highest first")),
+        ("clv", gettext_lazy("CLV, lowest first")),
+        ("-leave", gettext_lazy("Most likely to leave first")),
+        ("leave", gettext_lazy("Least likely to leave first")),
+        ("next_purchase", gettext_lazy("Next purchase, soonest first")),
+        ("-next_purchase", gettext_lazy("Next purchase, latest first")),
+        ("-revenue", gettext_lazy("Revenue, highest first")),
+        ("revenue", gettext_lazy("Revenue, lowest first")),
+    ]
 
 
 # A row of the client list (web/clients/_rows.html shows them in its table). It is
@@ -198,15 +333,24 @@ ROW_HTML = """
         <td class="col-wide">{city}</td>
         <td>{owner}{team}</td>
         <td class="cell-nowrap">{last_contact}</td>
-        <td class="cell-nowrap col-wide">{updated}</td>
+        <td class="cell-nowrap col-wide">{updated}</td>{scores}
       </tr>"""
 
 
-def _prepare_rows(clients: list[Client], tiers: list[Tier]) -> None:
+def _prepare_rows(
+    clients: list[Client],
+    tiers: list[Tier],
+    *,
+    scores: dict[int, RowScores] | None = None,
+    columns: list[str] | None = None,
+) -> None:
     """Set `row_html` on each client (rows come from client_rows; `tiers` is every
     tier): the row's markup, with the tier's label, the owner's name and the times
-    (web/_time.html's markup) worked out once per page, not once per row."""
+    (web/_time.html's markup) worked out once per page, not once per row. `columns`:
+    the analytics columns shown (SCORE_COLUMNS' codes), from `scores` by client id."""
     times = Times()
+    scores = scores or {}
+    columns = columns or []
     # One reverse() for the page: the card's URL with a placeholder for the id.
     show_url = reverse("clients:show", args=[987654321]).replace("987654321", "%d")
     tier_badges = {
@@ -248,7 +392,56 @@ def _prepare_rows(clients: list[Client], tiers: list[Tier]) -> None:
             else "",
             last_contact=times.html(client.last_contact_at) if client.last_contact_at else never,
             updated=times.html(client.updated_at),
+            scores=_score_cells(scores.get(client.pk), columns) if columns else "",
         )
+
+
+def _score_cells(score: RowScores | None, columns: list[str]) -> str:
+    """The analytics cells of a row; a dash where the client has no number."""
+    none = format_html('<span class="muted" title="{}">–</span>', _("No score"))
+    cells = []
+    for column in columns:
+        if score is None:
+            value = none
+        elif column == "segment":
+            value = format_html("{}", score.segment_label)
+        elif column == "abc_xyz":
+            value = format_html("{}", score.abc_xyz)
+        elif column == "clv":
+            value = (
+                format_html("{}", money(score.clv, score.currency))
+                if score.clv is not None
+                else format_html('<span class="muted">{}</span>', _("not enough data"))
+            )
+        elif column == "leave":
+            p = score.leave_probability
+            value = (
+                format_html(
+                    '<span class="analytics-{}">{}%</span>',
+                    "risk" if p >= 0.5 else "warn" if p >= 0.25 else "good",
+                    round(p * 100),
+                )
+                if p is not None
+                else format_html('<span class="muted">{}</span>', _("not enough data"))
+            )
+        elif column == "next_purchase":
+            value = (
+                format_html("{}", date_format(score.next_purchase_on, "SHORT_DATE_FORMAT"))
+                if score.next_purchase_on
+                else none
+            )
+        else:
+            value = format_html("{}", score.stage_label)
+        numeric = column in ("clv", "leave", "next_purchase")
+        cells.append(
+            format_html(
+                '\n        <td class="{}" data-col="{}">{}</td>',
+                "cell-nowrap cell-num" if numeric else "cell-nowrap",
+                column,
+                value,
+            )
+        )
+    return format_html_join("", "{}", ((c,) for c in cells))
 
 
 @login_required
@@ -269,7 +462,9 @@ def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
             **_card_timeline_context(request.user, client),
             **card_context(request.user, client, card=card),
             "sales": client_sales(request.user, client),
-            "analytics_scores": client_scores(viewer=request.user, client=client),
+            "analytics_scores": client_scores(
+                viewer=request.user, client=client, with_insight=True
+            ),
             "key_account": key_account_for_client(viewer=request.user, client_id=client.pk),
         },
     )

@@ -3,7 +3,14 @@
 edit of a target, and "Generate from past periods" (a preview, then save).
 
 Reads go through lavka.plans.selectors (a fixed number of queries whatever the number
-of plans), writes through lavka.plans.services."""
+of plans), writes through lavka.plans.services.
+
+Next to the plans, for a viewer with analytics access and no category chosen, the
+revenue forecast of the current recompute for the period (`_model_forecast`): the
+statistical forecast of the period's months (the whole base, or the viewer's own
+clients: `lavka.analytics.forecast.forecast_for`), the weighted pipeline of the deals
+expected to close in them, and the gap between the plans and that forecast. The plans
+app itself knows nothing of analytics; only this page joins the two."""
 
 from __future__ import annotations
 
@@ -21,6 +28,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
+from lavka.analytics.forecast import forecast_for, month_key
+from lavka.analytics.permissions import can_read_analytics
+from lavka.analytics.selectors import run_current
 from lavka.audit.selectors import audit_events_for_record
 from lavka.core.errors import DomainError, NotFound, NotPermitted
 from lavka.plans.models import Plan
@@ -38,6 +48,11 @@ from lavka.sales.permissions import can_read_sales
 from lavka.sales.selectors.catalogue import categories_visible_to, reporting_currency
 from lavka.web.requests import AuthedRequest
 from lavka.web.templatetags.lavka import money
+from lavka.web.views.analytics.forecast import ForecastView
+
+# The gap to plan read as the plans read theirs: good when the forecast reaches the
+# target, amber from 90% of it, red below.
+GAP_WARN_SHARE = 0.9
 
 
 def _int(value: Any) -> int | None:
@@ -89,6 +104,40 @@ def _prepare(rows: list[PlanProgress], actor: Any) -> None:
         row.can_edit = can_set_plan_for(actor, team_id=row.plan.team_id)  # type: ignore[attr-defined]
 
 
+def _model_forecast(
+    request: AuthedRequest, period: Period, category: Any, target: float | None, currency: str
+) -> dict[str, Any] | None:
+    """The recompute's forecast for `period` next to the plans' `target` (None: no
+    plans); None when there is nothing to show (no analytics access, a category chosen,
+    no recompute or no forecast stored with it)."""
+    if category is not None or not can_read_analytics(request.user):
+        return None
+    run = run_current(viewer=request.user)
+    if run is None:
+        return None
+    payload = forecast_for(viewer=request.user, run=run)
+    if not payload or "error" in payload:
+        return None
+    view = ForecastView(payload)
+    # Period months count from year 0; the forecast's from 1970-01.
+    figures = view.period([month_key(m - 1970 * 12) for m in period.months])
+    same_currency = view.currency == currency
+    gap = tone = None
+    if figures is not None and target is not None and same_currency:
+        gap = target - figures["value"]
+        share = figures["value"] / target if target else 1.0
+        tone = "good" if share >= 1 else "warn" if share >= GAP_WARN_SHARE else "risk"
+    return {
+        "view": view,
+        "run": run,
+        "figures": figures,
+        "reason": view.reason_label,
+        "target": target if same_currency else None,
+        "gap": gap,
+        "tone": tone,
+    }
+
+
 @login_required
 @require_GET
 def plans(request: AuthedRequest) -> HttpResponse:
@@ -109,6 +158,8 @@ def plans(request: AuthedRequest) -> HttpResponse:
     totals = [r for r in rows if r.plan.level == Plan.Level.TEAM] or [
         r for r in rows if r.plan.level == Plan.Level.USER
     ]
+    currency = reporting_currency()
+    target = float(sum((r.target for r in totals), 0)) if rows else None
     return render(
         request,
         "web/plans/plans.html",
@@ -121,8 +172,9 @@ def plans(request: AuthedRequest) -> HttpResponse:
             "category": category,
             "groups": _grouped(rows),
             "rows": rows,
-            "currency": reporting_currency(),
+            "currency": currency,
             "can_set": can_set_plans(request.user),
+            "model_forecast": _model_forecast(request, period, category, target, currency),
             "summary": {
                 "target": sum((r.target for r in totals), 0),
                 "actual": sum((r.actual for r in totals), 0),
