@@ -41,10 +41,10 @@ from django.utils.translation import gettext as _
 from numpy.typing import NDArray
 
 from lavka.analytics.engine import copurchase, cycles
-from lavka.analytics.loading import EPOCH_2000, Columns, _statement
+from lavka.analytics.loading import EPOCH_2000, Columns, copy_statement
 from lavka.analytics.models import ClientInsight, ComputeRun
 from lavka.analytics.permissions import can_read_analytics
-from lavka.analytics.selectors import _sees_whole_base, analytics_clients_visible_to, run_current
+from lavka.analytics.selectors import analytics_clients_visible_to, run_current, sees_whole_base
 from lavka.analytics.storage import Column, binary_copy_chunks
 from lavka.clients.models import Client
 from lavka.identity.access import Action, Area, Scope, scope_for, team_ids_at_and_below
@@ -117,7 +117,7 @@ _HEADER = 19
 
 def _copy_lines(query: QuerySet[Any]) -> Purchases | None:
     """Binary COPY through this session (see `loading`); None on a row of another shape."""
-    statement, params = _statement(query)
+    statement, params = copy_statement(query)
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
@@ -557,7 +557,7 @@ def insights_visible_to(viewer: Any, run: ComputeRun) -> QuerySet[ClientInsight]
     rows = ClientInsight.objects.filter(run_id=run.pk)
     if not can_read_analytics(viewer):
         return rows.none()
-    if _sees_whole_base(viewer):
+    if sees_whole_base(viewer):
         return rows.filter(client__deleted_at__isnull=True)
     return rows.filter(client_id__in=analytics_clients_visible_to(viewer).values("pk"))
 
@@ -877,7 +877,7 @@ def due_owner_choices(*, viewer: Any) -> list[Any]:
         .filter(is_active=True)
         .order_by("first_name", "last_name", "username")
     )
-    if _sees_whole_base(viewer):
+    if sees_whole_base(viewer):
         return list(users)
     if scope == Scope.TEAM and viewer.team_id:
         return list(users.filter(Q(team_id=viewer.team_id) | Q(pk=viewer.pk)))
@@ -890,7 +890,7 @@ def due_team_choices(*, viewer: Any) -> list[Any]:
     """The teams whose list `viewer` may pick (see `due_owner_choices`). One query."""
     scope = scope_for(viewer, Area.ANALYTICS, Action.READ)
     teams = teams_visible_to(viewer).order_by("name")
-    if _sees_whole_base(viewer):
+    if sees_whole_base(viewer):
         return list(teams)
     if scope == Scope.TEAM_AND_BELOW and viewer.team_id:
         return list(teams.filter(pk__in=team_ids_at_and_below(viewer)))

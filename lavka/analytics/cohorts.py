@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy
 from lavka.analytics.engine.cohorts import Breakdown, cohort_table, month_label
 from lavka.analytics.models import ComputeRun
 from lavka.analytics.permissions import can_read_analytics
-from lavka.analytics.selectors import _sees_whole_base
+from lavka.analytics.selectors import sees_whole_base
 from lavka.clients.models import Tier
 from lavka.core.errors import NotFound, NotPermitted
 
@@ -156,7 +156,7 @@ def report_readable(*, viewer: Any, run: ComputeRun) -> dict[str, Any]:
     analytics access and WholeBaseOnly for a viewer who sees only part of the base."""
     if not can_read_analytics(viewer):
         raise NotFound(resource="analytics run", id=run.pk)
-    if not _sees_whole_base(viewer):
+    if not sees_whole_base(viewer):
         raise WholeBaseOnly(action="read", resource="analytics report")
     return run.reports or {}
 

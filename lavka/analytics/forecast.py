@@ -49,7 +49,7 @@ from lavka.analytics.engine.forecast import (
 from lavka.analytics.loading import Columns, convert_to_reporting, pack_currency
 from lavka.analytics.models import ComputeRun
 from lavka.analytics.permissions import can_read_analytics
-from lavka.analytics.selectors import _sees_whole_base, analytics_clients_visible_to
+from lavka.analytics.selectors import analytics_clients_visible_to, sees_whole_base
 from lavka.core.errors import NotFound
 from lavka.sales.models import Deal, Order, Stage
 from lavka.sales.models.orders import SALE_STATUSES
@@ -268,7 +268,7 @@ def forecast_for(*, viewer: Any, run: ComputeRun) -> dict[str, Any] | None:
     (then `{"error": ...}` is returned as stored)."""
     if not can_read_analytics(viewer):
         raise NotFound(resource="analytics run", id=run.pk)
-    if _sees_whole_base(viewer):
+    if sees_whole_base(viewer):
         stored = (run.reports or {}).get("forecast")
         return stored if isinstance(stored, dict) else None
     key = f"analytics:forecast:{run.pk}:{run.started_at.timestamp()}:{viewer.pk}"

@@ -39,7 +39,7 @@ from lavka.analytics.models.kpi import (
     KpiDeals,
     KpiMonth,
 )
-from lavka.analytics.storage import Column, _bulk_create, _copy
+from lavka.analytics.storage import Column, bulk_create_columns, copy_columns
 
 if TYPE_CHECKING:
     from lavka.analytics.reports import ReportContext
@@ -181,9 +181,9 @@ def write(model: Any, run_id: int, parts: list[tuple[int, Table]]) -> int:
             values = np.rint(values).astype(I64)
         columns.append(Column(name, values, kind))
     if connection.vendor == "postgresql":
-        _copy(model._meta.db_table, columns)
+        copy_columns(model._meta.db_table, columns)
     else:
-        _bulk_create(model, columns)
+        bulk_create_columns(model, columns)
     return int(columns[0].values.size)
 
 

@@ -133,7 +133,7 @@ def _row_dtype(with_currency: bool) -> np.dtype[Any]:
 _HEADER = 19  # signature (11) + flags (4) + header extension length (4)
 
 
-def _statement(query: QuerySet[Any] | tuple[str, Any]) -> tuple[str, Any]:
+def copy_statement(query: QuerySet[Any] | tuple[str, Any]) -> tuple[str, Any]:
     """COPY of an ORM query, or of a static SQL text with its parameters."""
     sql, params = query if isinstance(query, tuple) else query.query.sql_with_params()
     return f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params  # no values pasted in
@@ -145,7 +145,7 @@ def _load_copy_binary(query: QuerySet[Any], *, currency: int | None = None) -> C
     streams it in megabytes. None when a row is not of the fixed shape (a NULL or a
     currency code that is not three ASCII letters)."""
     dtype = _row_dtype(currency is None)
-    statement, params = _statement(query)
+    statement, params = copy_statement(query)
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
@@ -239,7 +239,7 @@ def _parse(data: bytes, dtype: np.dtype[Any], currency: int | None) -> Columns |
     )
 
 
-def _psql_env() -> tuple[str, dict[str, str]] | None:
+def psql_env() -> tuple[str, dict[str, str]] | None:
     """The connection string (without the password) and environment for the `psql`
     client, from this session's own connection: the password goes in PGPASSWORD, never
     on a command line. None without `psql`."""
@@ -260,7 +260,7 @@ def _psql_env() -> tuple[str, dict[str, str]] | None:
     return make_conninfo("", **params), env
 
 
-def _mogrify(statement: str, params: Any) -> str:
+def psql_bind(statement: str, params: Any) -> str:
     """The statement with its parameters bound by psycopg's client-side binding (the
     driver quotes them; nothing is pasted in by hand)."""
     import psycopg
@@ -281,13 +281,13 @@ def _load_psql(queries: list[tuple[QuerySet[Any], int | None]]) -> list[Columns]
 
 def _run_psql(queries: Sequence[tuple[QuerySet[Any] | tuple[str, Any], Any]]) -> list[Any] | None:
     """`_load_psql` with any parser (`feed(chunk) -> bool`, `finish() -> result | None`)."""
-    found = _psql_env()
+    found = psql_env()
     if found is None:
         return None
     dsn, env = found
     jobs = []
     for query, parser in queries:
-        statement, params = _statement(query)
+        statement, params = copy_statement(query)
         command = [
             "psql",
             "-X",
@@ -297,7 +297,7 @@ def _run_psql(queries: Sequence[tuple[QuerySet[Any] | tuple[str, Any], Any]]) ->
             "-d",
             dsn,
             "-c",
-            _mogrify(statement, params),
+            psql_bind(statement, params),
         ]
         process = subprocess.Popen(  # noqa: S603 - fixed program, no shell
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -419,7 +419,7 @@ def _lines_parser() -> _Parser:
 
 def _lines_copy(query: QuerySet[Any]) -> _RawLines | None:
     """COPY through this session's connection (inside its transaction)."""
-    statement, params = _statement(query)
+    statement, params = copy_statement(query)
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
@@ -745,7 +745,7 @@ def _attributes_copy() -> ClientAttributes | None:
         columns = found[0] if found else None
     if columns is None:
         parser = _Parser(_ATTRIBUTE_DTYPE, parse=_parse_attributes, join=_join_attributes)
-        statement, params = _statement((_ATTRIBUTES_SQL, []))
+        statement, params = copy_statement((_ATTRIBUTES_SQL, []))
         connection.ensure_connection()
         raw = connection.connection
         assert raw is not None

@@ -52,7 +52,7 @@ def analytics_clients_visible_to(viewer: Any) -> QuerySet[Client]:
     return scope_queryset(clients_visible_to(viewer), viewer, Area.ANALYTICS, Action.READ)
 
 
-def _sees_whole_base(viewer: Any) -> bool:
+def sees_whole_base(viewer: Any) -> bool:
     return (
         scope_for(viewer, Area.ANALYTICS, Action.READ) == Scope.ALL
         and scope_for(viewer, Area.CLIENTS, Action.READ) == Scope.ALL
@@ -61,7 +61,7 @@ def _sees_whole_base(viewer: Any) -> bool:
 
 def scores_visible_to(viewer: Any, run: ComputeRun) -> QuerySet[ClientScore]:
     scores = ClientScore.objects.filter(run_id=run.pk)
-    if _sees_whole_base(viewer):
+    if sees_whole_base(viewer):
         return scores
     return scores.filter(client_id__in=analytics_clients_visible_to(viewer).values("pk"))
 
@@ -78,7 +78,7 @@ def segment_counts(*, viewer: Any, run: ComputeRun) -> list[SegmentCount]:
     """Clients per RFM segment in `run`, every segment listed (0 when empty)."""
     if not can_read_analytics(viewer):
         raise NotFound(resource="analytics run", id=run.pk)
-    if _sees_whole_base(viewer):
+    if sees_whole_base(viewer):
         counts = {Segment(k): int(v) for k, v in (run.segment_counts or {}).items()}
     else:
         rows = scores_visible_to(viewer, run).values_list("segment").annotate(n=Count("*"))
@@ -105,7 +105,7 @@ def abc_xyz_cells(*, viewer: Any, run: ComputeRun) -> list[list[MatrixCell]]:
         raise NotFound(resource="analytics run", id=run.pk)
     counts = [[0] * 3 for _ in range(3)]
     revenue = [[0.0] * 3 for _ in range(3)]
-    if _sees_whole_base(viewer):
+    if sees_whole_base(viewer):
         stored = run.abc_xyz or {}
         counts = stored.get("counts", counts)
         revenue = stored.get("revenue", revenue)
@@ -144,7 +144,7 @@ def segment_moves(*, viewer: Any, run: ComputeRun) -> SegmentMoves | None:
     """Movement between RFM segments since the previous run, stored with the run for
     the whole base; None for a viewer who sees only part of it, or for a first run."""
     moves = (run.parameters or {}).get("moves")
-    if not moves or not can_read_analytics(viewer) or not _sees_whole_base(viewer):
+    if not moves or not can_read_analytics(viewer) or not sees_whole_base(viewer):
         return None
     flows = [(SEGMENTS[a], SEGMENTS[b], n) for a, b, n in moves["flows"]]
     changes = sorted(
@@ -306,7 +306,7 @@ def row_scores(
         "run__currency",
     )
     by_client = {c.pk: c for c in clients}
-    whole = _sees_whole_base(viewer)
+    whole = sees_whole_base(viewer)
     found: dict[int, RowScores] = {}
     for client_id, segment, abc, xyz, clv, p_alive, next_on, stage, revenue, currency in rows:
         client = by_client[client_id]

@@ -74,7 +74,7 @@ def binary_copy_chunks(columns: list[Column], rows_per_chunk: int = _COPY_ROWS) 
     yield b"\xff\xff"
 
 
-def _copy(table: str, columns: list[Column]) -> None:
+def copy_columns(table: str, columns: list[Column]) -> None:
     names = ", ".join(connection.ops.quote_name(c.name) for c in columns)
     statement = f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN (FORMAT BINARY)"
     raw = connection.connection
@@ -147,7 +147,7 @@ def _python_value(column: Column, i: int) -> Any:
     return int(value)
 
 
-def _bulk_create(model: Any, columns: list[Column]) -> None:
+def bulk_create_columns(model: Any, columns: list[Column]) -> None:
     n = columns[0].values.size if columns else 0
     for start in range(0, n, _SQLITE_BATCH):
         stop = min(n, start + _SQLITE_BATCH)
@@ -166,9 +166,9 @@ def scores_write(run: ComputeRun, clients: ClientResults, products: ProductResul
         if not columns[0].values.size:
             continue
         if connection.vendor == "postgresql":
-            _copy(model._meta.db_table, columns)
+            copy_columns(model._meta.db_table, columns)
         else:
-            _bulk_create(model, columns)
+            bulk_create_columns(model, columns)
 
 
 def segment_flows(*, previous_run_id: int, run_id: int) -> list[list[int]]:

@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 
 from lavka.analytics.cohorts import report_readable
 from lavka.analytics.engine.touch_effect import HORIZONS, touch_effect
-from lavka.analytics.loading import EPOCH_2000, _mogrify, _psql_env
+from lavka.analytics.loading import EPOCH_2000, psql_bind, psql_env
 from lavka.analytics.models import ComputeRun
 from lavka.clients.models import Touchpoint
 from lavka.sales.models import DealStageChange
@@ -223,11 +223,11 @@ def _copy_start(statement: str, params: list[Any]) -> _Copying:
     copy = f"COPY ({statement}) TO STDOUT (FORMAT BINARY)"
     process = None
     if not connection.in_atomic_block:
-        found = _psql_env()
+        found = psql_env()
         if found is not None:
             dsn, env = found
             command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn]
-            command += ["-c", _mogrify(copy, params)]
+            command += ["-c", psql_bind(copy, params)]
             process = subprocess.Popen(  # noqa: S603 - fixed program (psql on PATH), no shell
                 command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )

@@ -24,7 +24,7 @@ from lavka.analytics.costs import cost_create, cost_delete, cost_get, cost_updat
 from lavka.analytics.economics import stages_visible_to
 from lavka.analytics.models import CostEntry
 from lavka.analytics.permissions import can_read_analytics
-from lavka.analytics.selectors import _sees_whole_base, run_current
+from lavka.analytics.selectors import run_current, sees_whole_base
 from lavka.api.concurrency import expected_version, set_etag
 from lavka.api.pagination import LimitOffset
 from lavka.core.errors import NotFound
@@ -72,7 +72,7 @@ def get_economics(request: HttpRequest) -> dict[str, Any]:
     report = (run.reports or {}).get("economics") if run is not None else None
     if run is None or not report or "error" in report:
         return {"computed": False}
-    whole_base = _sees_whole_base(viewer)
+    whole_base = sees_whole_base(viewer)
     data = {**report, "computed": True, "as_of": run.as_of, "whole_base": whole_base}
     if not whole_base:
         stages, loss = stages_visible_to(viewer=viewer, run=run)

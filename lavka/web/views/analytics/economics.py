@@ -36,7 +36,7 @@ from lavka.analytics.engine.lifecycle import STAGE_LABELS
 from lavka.analytics.engine.sufficiency import REASON_LABELS, Reason
 from lavka.analytics.models import AnalyticsSettings, CostEntry
 from lavka.analytics.permissions import can_change_analytics_settings, can_read_analytics
-from lavka.analytics.selectors import _sees_whole_base, run_current
+from lavka.analytics.selectors import run_current, sees_whole_base
 from lavka.clients.models import Touchpoint
 from lavka.core.errors import DomainError
 from lavka.sales.selectors.catalogue import reporting_currency
@@ -241,7 +241,7 @@ def _page(
     report = (run.reports or {}).get("economics") if run is not None else None
     if report is not None and "error" in report:
         report = None
-    whole_base = _sees_whole_base(viewer)
+    whole_base = sees_whole_base(viewer)
     stages: list[dict[str, Any]] = []
     loss: dict[str, Any] = {}
     if run is not None and report is not None:
