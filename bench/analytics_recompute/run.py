@@ -246,6 +246,9 @@ def run(database: str, repeat: int, as_of: str) -> None:
                 "wall_command": round(wall, 2),
                 "steps_total": printed["total_seconds"],
                 "steps": printed["steps"],
+                "reports_total": printed.get("reports_seconds"),
+                "reports": printed.get("reports", {}),
+                "reports_failed": printed.get("reports_failed", {}),
                 "peak_rss_mib": round(max(peak, before) / 1024),
                 "loadavg_before": load_before,
                 "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
@@ -264,6 +267,7 @@ def run(database: str, repeat: int, as_of: str) -> None:
                 "median_steps_total": statistics.median(totals),
                 "max_steps_total": totals[-1],
                 "median_wall_command": statistics.median(r["wall_command"] for r in results),
+                "median_reports_total": statistics.median(r["reports_total"] or 0 for r in results),
                 "median_by_step": {
                     step: statistics.median(r["steps"][step] for r in results)
                     for step in results[0]["steps"]
