@@ -63,11 +63,17 @@ def timed_import(env: dict[str, str], csv_path: Path) -> dict[str, object]:
     if done.returncode != 0:
         sys.exit(f"import failed:\n{done.stdout}\n{done.stderr}")
     peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1])
+    # The command's CPU time, its reading processes included (not PostgreSQL's).
+    cpu = sum(
+        float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", done.stderr)[1])
+        for kind in ("User", "System")
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return {
         "wall_seconds": round(seconds, 1),
         "phase_seconds": result.get("seconds", {}),
         "peak_rss_mb": round(peak_kb / 1024),
+        "cpu_seconds": round(cpu, 1),
         "loadavg_before": " ".join(load),
         "loadavg_after": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         **{k: v for k, v in result.items() if k not in ("error_report", "dry_run", "seconds")},

@@ -4,21 +4,26 @@ currency, status, client keys, product code, category).
 
 Two phases, each safe to interrupt:
 
-1. *Staging.* The file is read in batches (`BATCH_SIZE` rows). Each row is cleaned
-   (a bad row is rejected with its row, column and reason); its client is found by
-   external id, INN or email (or name when the file has no key), or created; its
-   product by code, else by name, or created (in the mapped category). The cleaned
-   lines go to `OrderImportLine` (COPY on PostgreSQL, one executemany on SQLite).
-   Each batch is one transaction with its new clients and products, its row errors
-   and the run's `committed_row` checkpoint: a crash loses no more than the batch in
-   flight, and a resumed run starts after the last committed one.
+1. *Staging.* The file is read in batches (`BATCH_SIZE` lines). Each row is cleaned
+   (a bad row is rejected with its row, column and reason), in forked reading
+   processes on the command line, which also parse a CSV file's lines as long as they
+   hold no quotes (from the first that does, the command's process parses them). Its
+   client is found by external id, INN or email (or name when the file has no key),
+   or created; its product by code, else by name, or created (in the mapped category).
+   The cleaned lines go to `OrderImportLine` (one COPY per batch on PostgreSQL, one
+   executemany on SQLite). Each batch is one transaction with its new clients and
+   products, its row errors and the run's `committed_row` checkpoint: a crash loses no
+   more than the batch in flight, and a resumed run starts after the last committed
+   one.
 2. *Orders.* Once every row is staged, one transaction groups the staged lines into
    orders, set-based in SQL: by order number within its year (accounting systems such
    as 1C number documents anew each year), or without one by (client, date). An
    order is found by (source, external id); one whose lines and header are the same
    as in the file is left alone, one that differs gets the file's header and lines,
-   a new one is inserted with its lines and its total summed in SQL. The staged lines
-   are deleted, the run is marked done, and one audit event and one outbox event
+   a new one is inserted with its lines and its total summed in SQL. The foreign keys
+   stay in place (readers are never locked out); from `SET_CHECK_ORDERS` orders on, a
+   superuser checks them set-based (`_key_checks_pause`). The staged lines are
+   deleted, the run is marked done, and one audit event and one outbox event
    ("orders.imported") are recorded, all in that transaction.
 
 A dry run does phase 1 without writing anything (new clients and products get
@@ -31,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import io
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -74,7 +80,7 @@ from lavka.imports.writing import (
 from lavka.sales.models import Order, OrderLine, Product, ProductCategory
 from lavka.sales.selectors.catalogue import reporting_currency
 
-BATCH_SIZE = 20_000
+BATCH_SIZE = 50_000
 SOURCE = "import"
 ORDER_COUNT_KEYS = (
     "lines",
@@ -115,6 +121,9 @@ STATUS_WORDS: dict[str, str] = {
     "отменён": Order.Status.CANCELLED,
     "отмена": Order.Status.CANCELLED,
 }
+STATUS_WORDS = {word: str(status) for word, status in STATUS_WORDS.items()}  # plain text
+STATUS_VALUES = frozenset(Order.Status.values)
+CONFIRMED = str(Order.Status.CONFIRMED.value)
 CURRENCY_WORDS = {
     "руб": "RUB",
     "руб.": "RUB",
@@ -199,13 +208,12 @@ def _too_long(number: int, column: str, value: str, limit: int) -> RowProblem:
 
 class Line(NamedTuple):
     """A cleaned row, before its client and product are known (a tuple, so that
-    worker processes hand it back cheaply)."""
+    worker processes hand it back cheaply). What the staging table needs beyond the
+    client, the product and the order key is already written out as COPY text."""
 
     row: int
     number: str
     ordered_on: str  # ISO date
-    status: str
-    currency: str
     client_ext: str
     client_inn: str
     client_email: str
@@ -213,10 +221,12 @@ class Line(NamedTuple):
     product_code: str
     product_name: str
     category: str
-    # Normalised decimal text: lines travel between processes and into COPY as text.
-    quantity: str
-    unit_price: str
-    amount: str
+    # The order's external id when the row has a number: the number within its year
+    # (accounting systems such as 1C number documents anew each year), COPY-escaped;
+    # "" when the order is the client's on that day (known once the client is).
+    key: str
+    # `STAGE_LINE_COLUMNS` in COPY's text format.
+    copy: str
 
 
 class RowReader:
@@ -237,6 +247,7 @@ class RowReader:
         # Each field's cell index; -1 (the blank cell `read` appends) when not mapped.
         self.at = {name: self.index.get(name, -1) for name in ORDER_IMPORTED_FIELDS}
         self.default_currency = default_currency
+        self.has_number = "number" in self.index
         self.dates: dict[str, str | None] = {}  # as typed -> ISO date
         self.inns: dict[str, str | RowProblemReason] = {}
         self.emails: dict[str, str | RowProblemReason] = {}
@@ -364,11 +375,11 @@ class RowReader:
                 )
             )
         # Status and currency.
-        status: str = Order.Status.CONFIRMED
+        status: str = CONFIRMED
         text = cells[at["status"]].strip()
         if text:
             word = text.casefold()
-            found = STATUS_WORDS.get(word) or (word if word in Order.Status.values else None)
+            found = STATUS_WORDS.get(word) or (word if word in STATUS_VALUES else None)
             if found is None:
                 problems.append(
                     RowProblem(
@@ -412,13 +423,23 @@ class RowReader:
                 ]
         if price is None:
             price = (amount / quantity).quantize(CENT)
-        quantity_text, price_text, amount_text = str(quantity), str(price), str(amount)
+        if self.has_number and order_number:
+            key = f"{order_number}/{ordered_on[:4]}"
+            if _COPY_SPECIAL.search(key):
+                key = _copy_field(key)
+        else:
+            key = ""
+        number_text, code_text, product_text = order_number, code, product
+        if (
+            _COPY_SPECIAL.search(order_number)
+            or _COPY_SPECIAL.search(code)
+            or _COPY_SPECIAL.search(product)
+        ):
+            number_text, code_text, product_text = map(_copy_field, (order_number, code, product))
         return Line(
             number,
             order_number,
             ordered_on,
-            status,
-            currency,
             ext,
             inn,
             email,
@@ -426,9 +447,9 @@ class RowReader:
             code,
             product,
             category,
-            quantity_text,
-            price_text,
-            amount_text,
+            key,
+            f"{number}\t{number_text}\t{ordered_on}\t{status}\t{currency}\t{code_text}\t"
+            f"{product_text}\t{quantity}\t{price}\t{amount}",
         )
 
     def _key(
@@ -796,27 +817,36 @@ class Products:
 
 # --- phase 1: staging ----------------------------------------------------------------
 
-STAGE_COLUMNS = (
-    "run_id",
+# The staging table's columns in the order of a staged line's COPY text: first those a
+# reading process writes out (`Line.copy`), then those known once the client and the
+# product are.
+STAGE_LINE_COLUMNS = (
     "row",
-    "order_key",
     "number",
-    "client_id",
     "ordered_on",
     "status",
     "currency",
-    "product_id",
     "product_code",
     "product_name",
-    "category_id",
     "quantity",
     "unit_price",
     "amount",
 )
+STAGE_COLUMNS = (
+    *STAGE_LINE_COLUMNS,
+    "run_id",
+    "order_key",
+    "client_id",
+    "product_id",
+    "category_id",
+)
+_NULLABLE = frozenset({"product_id", "category_id"})
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_COPY_UNESCAPE = re.compile(r"\\(.)")
+_COPY_UNESCAPES = {"t": "\t", "n": "\n", "r": "\r"}
 
 
 def _copy_field(value: Any) -> str:
@@ -828,27 +858,26 @@ def _copy_field(value: Any) -> str:
     return text
 
 
-def _copy_text(rows: list[tuple[Any, ...]]) -> str:
-    """Rows in COPY's text format: one string per batch is several times cheaper than
-    handing psycopg the rows one by one. Only the text columns can hold a tab, a
-    newline or a backslash; numbers, dates and ids are written as they are."""
-    out = []
-    special = _COPY_SPECIAL.search
-    for row in rows:
-        (run_id, number, key, order_no, client, day, status, currency, product, code, name,
-         category, quantity, price, amount) = row  # fmt: skip
-        if special(key) or special(order_no) or special(code) or special(name):
-            key, order_no, code, name = (_copy_field(v) for v in (key, order_no, code, name))
-        group = "\\N" if category is None else category
-        out.append(
-            f"{run_id}\t{number}\t{key}\t{order_no}\t{client}\t{day}\t{status}\t{currency}\t"
-            f"{product}\t{code}\t{name}\t{group}\t{quantity}\t{price}\t{amount}\n"
-        )
-    return "".join(out)
+def _copy_values(line: str) -> tuple[Any, ...]:
+    """A staged line's COPY text back as values (SQLite, which has no COPY)."""
+    values: list[Any] = []
+    for name, text in zip(STAGE_COLUMNS, line.rstrip("\n").split("\t"), strict=True):
+        if text == "\\N" and name in _NULLABLE:
+            values.append(None)
+        elif "\\" in text:
+            values.append(
+                _COPY_UNESCAPE.sub(lambda m: _COPY_UNESCAPES.get(m.group(1), m.group(1)), text)
+            )
+        else:
+            values.append(text)
+    return tuple(values)
 
 
-def _stage(rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
+def _stage(lines: list[str]) -> None:
+    """Write staged lines (COPY text, `STAGE_COLUMNS`): one COPY of the whole batch on
+    PostgreSQL (one string: several times cheaper than handing psycopg the rows one by
+    one), one executemany on SQLite."""
+    if not lines:
         return
     qn = connection.ops.quote_name
     table = qn(OrderImportLine._meta.db_table)
@@ -856,12 +885,12 @@ def _stage(rows: list[tuple[Any, ...]]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                copy.write(_copy_text(rows))
+                copy.write("".join(lines))
         else:
             marks = ", ".join(["%s"] * len(STAGE_COLUMNS))
             cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608 (model names)
-                rows,
+                [_copy_values(line) for line in lines],
             )
 
 
@@ -869,8 +898,86 @@ def _stage(rows: list[tuple[Any, ...]]) -> None:
 class Batch:
     first_row: int
     last_row: int
-    staged: list[tuple[Any, ...]] = field(default_factory=list)
+    staged: list[str] = field(default_factory=list)  # COPY text lines, `STAGE_COLUMNS`
     problems: list[RowProblem] = field(default_factory=list)
+
+
+class Read(NamedTuple):
+    """A batch of rows read (`RowReader.read`): rows `first_row`..`last_row` of the
+    file, the clean lines and the problems of the others; or, when `error` is not empty,
+    the reason the file cannot be read on (at a line of this batch)."""
+
+    first_row: int
+    last_row: int
+    lines: list[Line]
+    problems: list[RowProblem]
+    error: str = ""
+
+
+# A batch still to read: ("rows", [(line number, cells), ...]) parsed by `csv` in the
+# command's process, or ("text", lines before it, bytes, start after) when whole lines
+# of the file can be handed to a reading process as they are.
+Piece = tuple[Any, ...]
+
+# Encodings in which a newline and a quote are single bytes that no other character
+# contains, so a CSV file can be cut into lines without decoding it.
+_LINE_SAFE_ENCODINGS = frozenset(
+    {"utf-8", "utf-8-sig", "cp1251", "koi8-r", "koi8-u", "cp866", "ascii", "latin-1", "cp1252"}
+)
+
+
+def _line_safe(encoding: str) -> bool:
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name in _LINE_SAFE_ENCODINGS or name.startswith("iso8859")
+
+
+def _plain_lines(block: bytes) -> bool:
+    """Lines without quotes and without a carriage return of their own: each line of
+    such a block is one CSV record, so it can be cut anywhere between lines."""
+    return b'"' not in block and block.count(b"\r") == block.count(b"\r\n")
+
+
+def _read_piece(reader: RowReader, piece: Piece, encoding: str, delimiter: str) -> Read:
+    """Read a piece (see `Piece`); in a worker process or in this one."""
+    lines: list[Line] = []
+    problems: list[RowProblem] = []
+    append, extend, read = lines.append, problems.extend, reader.read
+    if piece[0] == "rows":
+        rows = piece[1]
+        for number, cells in rows:
+            outcome = read(number, cells)
+            if type(outcome) is Line:
+                append(outcome)
+            else:
+                extend(outcome)  # type: ignore[arg-type]
+        return Read(rows[0][0], rows[-1][0], lines, problems)
+    _kind, before, block, start_after = piece
+    last = before + block.count(b"\n") + (not block.endswith(b"\n"))
+    try:
+        text = block.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = before + block.count(b"\n", 0, exc.start) + 1
+        return Read(before + 1, last, [], [], _describe_csv_error(exc, line))
+    if before == 0 and encoding.replace("_", "-").lower() in ("utf-8-sig", "utf8-sig"):
+        text = text.removeprefix("\ufeff")
+    rows_of = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for cells in rows_of:
+            number = before + rows_of.line_num
+            if number > start_after and "".join(cells).strip():
+                outcome = read(number, cells)
+                if type(outcome) is Line:
+                    append(outcome)
+                else:
+                    extend(outcome)  # type: ignore[arg-type]
+    except csv.Error as exc:
+        return Read(before + 1, last, [], [], _describe_csv_error(exc, before + rows_of.line_num))
+    return Read(max(before + 1, start_after + 1), last, lines, problems)
 
 
 class OrderImporter:
@@ -882,14 +989,16 @@ class OrderImporter:
         self.reader = RowReader(self.table.header, order_column_fields(run), reporting_currency())
         self.clients = Clients(actor, dry_run)
         self.products = Products(actor, dry_run)
-        self.has_number = "number" in self.reader.index
         # Dry run only: order key -> (client id, date, first row), to count orders.
         self.orders: dict[str, tuple[int, str, int]] = {}
+        self.encoding = self.table.encoding or "utf-8"
+        self.delimiter = self.table.delimiter or ","
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """The file's data rows with their line numbers. CSV is read here directly (as
-        `readers.read_csv` does, with the encoding and delimiter it found) in a
-        leaner loop: this runs once per line of files with millions of them."""
+    def _csv_rows(self, offset: int = 0, before: int = 0) -> Iterator[tuple[int, list[str]]]:
+        """The file's data rows with their line numbers, parsed by `csv` here; from byte
+        `offset` (the start of line `before` + 1) when not 0, else after the header. As
+        `readers.read_csv` does, with the encoding and delimiter it found, in a leaner
+        loop: this runs once per line of files with millions of them."""
         table = self.table
         if table.format != "csv":
             yield from table.rows
@@ -897,93 +1006,103 @@ class OrderImporter:
         close = getattr(table.rows, "close", None)
         if close:
             close()
-        with run_path(self.run).open(
-            "r", encoding=table.encoding, errors="strict", newline=""
-        ) as handle:
-            reader = csv.reader(handle, delimiter=table.delimiter or ",", strict=True)
+        with run_path(self.run).open("rb") as raw:
+            raw.seek(offset)
+            handle = io.TextIOWrapper(raw, encoding=self.encoding, errors="strict", newline="")
+            reader = csv.reader(handle, delimiter=self.delimiter, strict=True)
             try:
-                first = next(reader, [])
-                if first and first[0].startswith(ROUND_TRIP_MARK):
-                    next(reader, [])
+                if not offset:
+                    first = next(reader, [])
+                    if first and first[0].startswith(ROUND_TRIP_MARK):
+                        next(reader, [])
                 for row in reader:
                     if "".join(row).strip():
-                        yield reader.line_num, row
+                        yield before + reader.line_num, row
             except (csv.Error, UnicodeDecodeError) as exc:
-                raise FileProblem(_describe_csv_error(exc, reader.line_num)) from None
+                raise FileProblem(_describe_csv_error(exc, before + reader.line_num)) from None
 
-    def batches(self, start_after: int) -> Iterator[list[tuple[int, list[str]]]]:
+    def _row_pieces(
+        self, rows: Iterator[tuple[int, list[str]]], start_after: int
+    ) -> Iterator[Piece]:
         batch: list[tuple[int, list[str]]] = []
-        for number, cells in self.rows():
+        for number, cells in rows:
             if number <= start_after:
                 continue
             batch.append((number, cells))
             if len(batch) >= BATCH_SIZE:
-                yield batch
+                yield ("rows", batch)
                 batch = []
         if batch:
-            yield batch
+            yield ("rows", batch)
 
-    def prepare(
-        self, rows: list[tuple[int, list[str]]], outcomes: list[Line | list[RowProblem]] | None
-    ) -> Batch:
-        """Clean and resolve a batch; creates its new clients and products (not in a dry
-        run), so the caller holds the transaction. `outcomes`: the rows already read
-        (`RowReader.read`) by a worker process."""
-        batch = Batch(first_row=rows[0][0], last_row=rows[-1][0])
-        lines: list[Line] = []
-        if outcomes is None:
-            read = self.reader.read
-            outcomes = [read(number, cells) for number, cells in rows]
-        for outcome in outcomes:
-            if isinstance(outcome, Line):
-                lines.append(outcome)
-            else:
-                batch.problems.extend(outcome)
+    def pieces(self, start_after: int) -> Iterator[Piece]:
+        """The rows after line `start_after`, in batches of `BATCH_SIZE` lines. A CSV
+        file's lines go out as they are (its reading processes parse them) as long as
+        they hold no quote and no line break of their own; from the first batch that
+        does, and for other files, the rows are parsed here."""
+        if self.table.format != "csv" or not _line_safe(self.encoding):
+            yield from self._row_pieces(self._csv_rows(), start_after)
+            return
+        close = getattr(self.table.rows, "close", None)
+        if close:
+            close()
+        from itertools import islice
+
+        with run_path(self.run).open("rb") as handle:
+            head = [handle.readline()]
+            first = head[0].decode(self.encoding, errors="replace").lstrip("\ufeff")
+            if first.startswith(ROUND_TRIP_MARK) or first.startswith('"' + ROUND_TRIP_MARK):
+                head.append(handle.readline())
+            if not _plain_lines(b"".join(head)):
+                yield from self._row_pieces(self._csv_rows(), start_after)
+                return
+            offset = sum(map(len, head))
+            before = len(head)
+            while True:
+                block = b"".join(islice(handle, BATCH_SIZE))
+                if not block:
+                    return
+                if not _plain_lines(block):
+                    yield from self._row_pieces(self._csv_rows(offset, before), start_after)
+                    return
+                lines = block.count(b"\n") + (not block.endswith(b"\n"))
+                if before + lines > start_after:
+                    yield ("text", before, block, start_after)
+                offset += len(block)
+                before += lines
+
+    def prepare(self, read: Read) -> Batch:
+        """Resolve a batch's clients and products and write out its staged lines;
+        creates its new clients and products (not in a dry run), so the caller holds
+        the transaction."""
+        if read.error:
+            raise FileProblem(read.error)
+        batch = Batch(first_row=read.first_row, last_row=read.last_row)
+        batch.problems.extend(read.problems)
         columns = self.reader.columns
-        clients, problems = self.clients.resolve(lines, columns)
+        clients, problems = self.clients.resolve(read.lines, columns)
         batch.problems.extend(problems)
-        lines = [line for line in lines if line.row in clients]
+        lines = [line for line in read.lines if line.row in clients]
         products, problems = self.products.resolve(lines, columns)
         batch.problems.extend(problems)
-        run_id = self.run.pk
+        tail = f"\t{self.run.pk}\t"
+        staged = batch.staged.append
+        dry_run = self.dry_run
         for line in lines:
             product = products.get(line.row)
             if product is None:
                 continue
             client_id = clients[line.row]
-            # The order's external id: its number within the year (accounting systems
-            # such as 1C start numbering again each year), else the client and the day.
-            key = (
-                f"{line.number}/{line.ordered_on[:4]}"
-                if self.has_number and line.number
-                else f"{client_id}:{line.ordered_on}"
-            )
-            if self.dry_run:
+            key = line.key or f"{client_id}:{line.ordered_on}"
+            if dry_run:
                 first = self.orders.get(key)
                 if first is None:
                     self.orders[key] = (client_id, line.ordered_on, line.row)
                 elif first[0] != client_id or first[1] != line.ordered_on:
                     batch.problems.append(_mismatch(line.row, line.number, first[2], columns))
                     continue
-            batch.staged.append(
-                (
-                    run_id,
-                    line.row,
-                    key,
-                    line.number,
-                    client_id,
-                    line.ordered_on,
-                    line.status,
-                    line.currency,
-                    product[0],
-                    line.product_code,
-                    line.product_name,
-                    product[1],
-                    line.quantity,
-                    line.unit_price,
-                    line.amount,
-                )
-            )
+            category = "\\N" if product[1] is None else product[1]
+            staged(f"{line.copy}{tail}{key}\t{client_id}\t{product[0]}\t{category}\n")
         return batch
 
 
@@ -1019,48 +1138,67 @@ def _rejected(problems: list[RowProblem]) -> int:
 
 
 # Set in the parent just before the reading processes fork; they inherit it.
-_WORKER_READER: RowReader | None = None
+_WORKER_READER: tuple[RowReader, str, str] | None = None
 
 
-def _read_batch(rows: list[tuple[int, list[str]]]) -> list[Line | list[RowProblem]]:
+def _read_in_worker(piece: Piece) -> Read:
     assert _WORKER_READER is not None
-    read = _WORKER_READER.read
-    return [read(number, cells) for number, cells in rows]
+    return _read_piece(*_WORKER_READER[:1], piece, *_WORKER_READER[1:])
 
 
 @contextlib.contextmanager
 def _read_ahead(
-    importer: OrderImporter, batches: Iterator[list[tuple[int, list[str]]]], workers: int
-) -> Iterator[Iterator[tuple[list[tuple[int, list[str]]], list[Line | list[RowProblem]] | None]]]:
-    """Batches with their rows read (`RowReader.read`) by `workers` forked processes, a
-    few batches ahead (at most two per worker in flight, so memory stays bounded). The
-    processes never touch the database. Without workers, the batches as they are."""
+    importer: OrderImporter, pieces: Iterator[Piece], workers: int
+) -> Iterator[Iterator[Read]]:
+    """The pieces read (`RowReader.read`) by `workers` forked processes, a few ahead (at
+    most two per worker in flight, so memory stays bounded), in the file's order. The
+    processes never touch the database. Without workers, read here one by one."""
+    reader, encoding, delimiter = importer.reader, importer.encoding, importer.delimiter
     if workers <= 0:
-        yield ((batch, None) for batch in batches)
+        yield (_read_piece(reader, piece, encoding, delimiter) for piece in pieces)
         return
     import multiprocessing
     from collections import deque
 
     global _WORKER_READER
-    _WORKER_READER = importer.reader
+    _WORKER_READER = (reader, encoding, delimiter)
     pool = multiprocessing.get_context("fork").Pool(workers)
 
-    def stream() -> Iterator[tuple[list[tuple[int, list[str]]], list[Line | list[RowProblem]]]]:
-        pending: deque[tuple[list[tuple[int, list[str]]], Any]] = deque()
-        for batch in batches:
-            pending.append((batch, pool.apply_async(_read_batch, (batch,))))
+    def stream() -> Iterator[Read]:
+        pending: deque[Any] = deque()
+        for piece in pieces:
+            pending.append(pool.apply_async(_read_in_worker, (piece,)))
             if len(pending) >= workers * 2:
-                done, handle = pending.popleft()
-                yield done, handle.get()
+                yield pending.popleft().get()
         while pending:
-            done, handle = pending.popleft()
-            yield done, handle.get()
+            yield pending.popleft().get()
 
     try:
         yield stream()
     finally:
         pool.terminate()
         _WORKER_READER = None
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """Staging allocates millions of short-lived tuples and strings, none in reference
+    cycles, while the import keeps large dictionaries of what it found; Python's cyclic
+    collector would walk all of them again and again. For its length, what exists is
+    frozen (out of the collector's sight, and not copied page by page into the forked
+    reading processes when the collector touches it) and young objects are collected
+    less often."""
+    import gc
+
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def orders_import_execute(
@@ -1080,9 +1218,10 @@ def orders_import_execute(
     if dry_run:
         ImportRowError.objects.filter(run=run).delete()
         counts = dict.fromkeys(DRY_RUN_COUNT_KEYS, 0)
-        with import_session(), _read_ahead(importer, importer.batches(0), workers) as stream:
-            for rows, outcomes in stream:
-                batch = importer.prepare(rows, outcomes)
+        stream_of = _read_ahead(importer, importer.pieces(0), workers)
+        with import_session(), _few_collections(), stream_of as stream:
+            for read in stream:
+                batch = importer.prepare(read)
                 ImportRowError.objects.bulk_create(_problem_rows(run, batch.problems))
                 counts["lines"] += len(batch.staged)
                 counts["rejected"] += _rejected(batch.problems)
@@ -1153,13 +1292,13 @@ def _stage_all(
     """Phase 1: stage the rows after `start_after`, one transaction per batch."""
     total = run.options.get("last_row")
     statistics = PlannerStatistics()
-    stream_of = _read_ahead(importer, importer.batches(start_after), workers)
-    with import_session(), stream_of as stream:
-        for rows, outcomes in stream:
+    stream_of = _read_ahead(importer, importer.pieces(start_after), workers)
+    with import_session(), _few_collections(), stream_of as stream:
+        for read in stream:
             with transaction.atomic():
                 batch_commit_settings()
                 created_before = importer.clients.created
-                batch = importer.prepare(rows, outcomes)
+                batch = importer.prepare(read)
                 _stage(batch.staged)
                 ImportRowError.objects.bulk_create(_problem_rows(run, batch.problems))
                 new_counts = {
@@ -1205,46 +1344,94 @@ def _stage_delete(run: ImportRun) -> None:
         cursor.execute(f"DELETE FROM {table} WHERE run_id = %s", [run.pk])  # noqa: S608
 
 
-# From this many orders written on PostgreSQL, their foreign keys are checked once for
-# the whole table instead of row by row (see `_foreign_keys_set_aside`).
+# From this many orders written on PostgreSQL, their foreign keys are checked set-based
+# (see `_key_checks_pause`).
 SET_CHECK_ORDERS = 50_000
+_RI_CHECKS = "('\"RI_FKey_check_ins\"'::regproc, '\"RI_FKey_check_upd\"'::regproc)"
 
 
-def _foreign_keys_set_aside(cursor: Any, tables: list[str]) -> list[tuple[str, str, str]]:
-    """Drop the foreign keys of `tables` for the rest of this transaction; they come back
-    with `_foreign_keys_restore`, which checks every row with one query per key (as
-    pg_restore does). Row by row, PostgreSQL checks each key of each inserted row at
-    commit: for ten million lines, thirty million index lookups, most of an import's
-    time. Until the transaction ends, the tables are locked (writes and reads of
-    orders wait), which is why only a large import does this. Returns (table, name,
-    definition) of each key; nothing when the database user may not alter the tables
-    (then the rows are checked one by one as usual)."""
+def _key_checks_pause(cursor: Any, tables: list[str]) -> list[tuple[str, str]]:
+    """Turn off, for the rest of this transaction, the triggers that check the foreign
+    keys of rows written to `tables` (the orders and their lines): row by row, they
+    cost most of a large import (for ten million lines, some forty million lookups,
+    each locking the row it finds). `_key_checks_resume` checks the rows this import
+    wrote with one query per key and turns them back on. Turning them off locks only
+    `tables`, and only against writers (SHARE ROW EXCLUSIVE): everybody can still read
+    the orders, and use the clients, the products and the users. Only a superuser may
+    turn these triggers off; for anyone else, nothing changes (returns []) and the
+    keys are checked row by row as usual. Returns (table, trigger) of each."""
+    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    found = cursor.fetchone()
+    if not (found and found[0]):
+        return []
+    cursor.execute(
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid = ANY(%s::regclass[]) AND cardinality(conkey) <> 1",
+        [tables],
+    )
+    if cursor.fetchone()[0]:
+        return []  # only single-column keys are checked by `_key_checks_resume`
+    cursor.execute(
+        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "  # noqa: S608 (constants)
+        f"WHERE tgrelid = ANY(%s::regclass[]) AND tgfoid IN {_RI_CHECKS} "
+        "AND tgenabled <> 'D' ORDER BY 1, 2",
+        [tables],
+    )
+    triggers = cursor.fetchall()
     qn = connection.ops.quote_name
-    found: list[tuple[str, str, str]] = []
-    for table in tables:
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
-            [table],
-        )
-        found.extend((table, name, definition) for name, definition in cursor.fetchall())
     try:
         with transaction.atomic():
-            for table, name, _definition in found:
-                cursor.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}")
+            for table, name in triggers:
+                cursor.execute(f"ALTER TABLE {qn(table)} DISABLE TRIGGER {qn(name)}")
     except DatabaseError:
         return []
-    return found
+    return triggers
 
 
-def _foreign_keys_restore(cursor: Any, keys: list[tuple[str, str, str]]) -> None:
-    """Add back the keys `_foreign_keys_set_aside` dropped: PostgreSQL checks every row
-    of the table against each (one join per key); a row that breaks one fails the whole
-    transaction, as a row-by-row check would. The definitions come from the catalogue
-    (pg_get_constraintdef), never from input."""
+def _key_checks_resume(cursor: Any, paused: list[tuple[str, str]]) -> None:
+    """Check every foreign key of the orders and lines this import wrote (`imp_final`'s
+    new and changed ones), one query per key, and turn the triggers `_key_checks_pause`
+    turned off back on. As the row-by-row check does, each referenced row is locked
+    (FOR KEY SHARE) so that nobody can delete it before this transaction commits,
+    except in the paused tables themselves, where no one else can write meanwhile. A
+    row whose key points nowhere fails the whole transaction (IntegrityError)."""
+    from django.db import IntegrityError
+
     qn = connection.ops.quote_name
-    for table, name, definition in keys:
-        cursor.execute(f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}")
+    tables = sorted({table for table, _name in paused})
+    cursor.execute(
+        "SELECT c.conname, c.conrelid::regclass::text, a.attname, "
+        "c.confrelid::regclass::text, r.attname FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute r ON r.attrelid = c.confrelid AND r.attnum = c.confkey[1] "
+        "WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[]) ORDER BY 1",
+        [tables],
+    )
+    link = {Order._meta.db_table: "id", OrderLine._meta.db_table: "order_id"}
+    for name, table, column, target, target_column in cursor.fetchall():
+        if column == link[table]:
+            # The lines' order: by the join below, one of the orders written, each of
+            # which is checked (a superset, and a third of the rows to read).
+            keys = "SELECT order_id AS k FROM imp_final WHERE action IN ('new', 'changed')"
+        else:
+            keys = (
+                f"SELECT DISTINCT t.{qn(column)} AS k FROM {qn(table)} t JOIN imp_final f "  # noqa: S608
+                f"ON t.{qn(link[table])} = f.order_id WHERE f.action IN ('new', 'changed') "
+                f"AND t.{qn(column)} IS NOT NULL"
+            )
+        lock = "" if target in tables else " FOR KEY SHARE OF r"
+        cursor.execute(
+            f"WITH keys AS MATERIALIZED ({keys}) SELECT (SELECT count(*) FROM keys), "  # noqa: S608
+            f"(SELECT count(*) FROM (SELECT 1 FROM {qn(target)} r WHERE r.{qn(target_column)} "
+            f"IN (SELECT k FROM keys){lock}) x)"
+        )
+        wanted, there = cursor.fetchone()
+        if wanted != there:
+            raise IntegrityError(
+                f"{table}.{column}: {wanted - there} value(s) not in {target} ({name})"
+            )
+    for table, trigger in paused:
+        cursor.execute(f"ALTER TABLE {qn(table)} ENABLE TRIGGER {qn(trigger)}")
 
 
 def _run_columns(run: ImportRun) -> dict[str, str]:
@@ -1437,9 +1624,13 @@ def _orders_write(run: ImportRun, actor: Any, counts: dict[str, Any]) -> dict[st
         counts["rejected"] = counts.get("rejected", 0) + _refuse_others_orders(cur, run, actor)
         cur.execute("SELECT action, count(*) FROM imp_final GROUP BY action")
         by_action = dict(cur.fetchall())
-        checks: list[tuple[str, str, str]] = []
+        # The foreign keys stay (dropping them and adding them back, as this import once
+        # did, locks the orders, the clients, the users and the products against any
+        # reader until the end). Row by row, PostgreSQL checks each key of each new row
+        # at commit; a large import checks them set-based instead where it may.
+        paused: list[tuple[str, str]] = []
         if pg and by_action.get("new", 0) + by_action.get("changed", 0) >= SET_CHECK_ORDERS:
-            checks = _foreign_keys_set_aside(cur, [Order._meta.db_table, OrderLine._meta.db_table])
+            paused = _key_checks_pause(cur, [Order._meta.db_table, OrderLine._meta.db_table])
         if by_action.get("changed"):
             cur.execute(
                 f"DELETE FROM {lines} WHERE order_id IN "  # noqa: S608
@@ -1476,7 +1667,8 @@ def _orders_write(run: ImportRun, actor: Any, counts: dict[str, Any]) -> dict[st
                 [run.pk],
             )
             written = cur.rowcount
-        _foreign_keys_restore(cur, checks)
+        if paused:
+            _key_checks_resume(cur, paused)
         cur.execute(f"SELECT count(*) FROM {stage} WHERE run_id = %s", [run.pk])  # noqa: S608
         staged = cur.fetchone()[0]
         _stage_delete(run)

@@ -461,33 +461,104 @@ def test_staged_lines_lost_in_a_database_crash_are_staged_again_on_resume(
     assert OrderLine.objects.count() == 4
 
 
-def test_a_large_import_checks_its_keys_once_for_the_whole_table(org, tmp_path, monkeypatch):
-    """On PostgreSQL from SET_CHECK_ORDERS orders on, the foreign keys are dropped and
-    added back (checked set-based) in the same transaction; everywhere the result is
-    the same, and the keys are all there afterwards."""
+@pytest.mark.parametrize("set_check_orders", [1, 10**9])
+def test_while_orders_are_written_others_can_read_orders_clients_and_users(
+    transactional_db, org, tmp_path, monkeypatch, set_check_orders
+):
+    """The orders phase takes no lock that stops readers: another session reads the
+    orders, their lines, the clients, the products and the users (signing in) while
+    the import's transaction is open, and sees the orders once it commits; whether the
+    keys are checked row by row or, from SET_CHECK_ORDERS orders on, set-based. The
+    foreign keys and their triggers are all there afterwards."""
+    import psycopg
     from django.db import connection
 
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer and readers that never wait")
+
     def keys():
-        if connection.vendor != "postgresql":
-            return []
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
                 "FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
                 "('sales_order'::regclass, 'sales_orderline'::regclass) ORDER BY 1, 2"
             )
-            return cursor.fetchall()
+            constraints = cursor.fetchall()
+            cursor.execute(
+                "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger "
+                "WHERE tgrelid IN ('sales_order'::regclass, 'sales_orderline'::regclass) "
+                "ORDER BY 1, 2"
+            )
+            return constraints, cursor.fetchall()
 
     before = keys()
-    monkeypatch.setattr(engine, "SET_CHECK_ORDERS", 1)
+    monkeypatch.setattr(engine, "SET_CHECK_ORDERS", set_check_orders)
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    publish = engine.outbox_publish
+    seen = []
+
+    def publish_while_another_session_reads(**kwargs):
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("SET lock_timeout = '2s'")
+            for table in (
+                "sales_order",
+                "sales_orderline",
+                "clients_client",
+                "sales_product",
+                "identity_user",
+            ):
+                seen.append((table, other.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))
+        return publish(**kwargs)
+
+    monkeypatch.setattr(engine, "outbox_publish", publish_while_another_session_reads)
+    users = connection.cursor().execute("SELECT count(*) FROM identity_user").fetchone()[0]
 
     result = run_import(org.admin, upload(org.admin, tmp_path, CSV))
 
+    assert seen == [  # what was committed before the import's transaction
+        ("sales_order", 0),
+        ("sales_orderline", 0),
+        ("clients_client", 2),
+        ("sales_product", 2),
+        ("identity_user", users),
+    ]
     assert result["counts"]["orders_created"] == 3
     assert OrderLine.objects.count() == 4
     assert keys() == before
-    if connection.vendor == "postgresql":
-        assert len(before) >= 5
+    assert len(before[0]) >= 5
+    assert {enabled for _t, _n, enabled in before[1]} == {"O"}
+
+
+@pytest.mark.parametrize("set_check_orders", [1, 10**9])
+def test_a_line_whose_product_vanished_before_the_orders_are_written_fails_whole(
+    transactional_db, org, tmp_path, monkeypatch, set_check_orders
+):
+    """Every key of every written row is checked, row by row or set-based: a product
+    deleted between staging and writing (here: while the import was stopped) fails the
+    orders' transaction, and nothing is written."""
+    from django.db import IntegrityError
+
+    monkeypatch.setattr(engine, "SET_CHECK_ORDERS", set_check_orders)
+    run = upload(org.admin, tmp_path, CSV)
+
+    def stop_after_staging(done, total):
+        if done == total:
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        import_run_in_process(actor=org.admin, run=run, progress=stop_after_staging)
+    Product.objects.filter(code="A-2").delete()
+    run.refresh_from_db()
+
+    with pytest.raises(IntegrityError):
+        import_run_in_process(actor=org.admin, run=run)
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert Order.objects.count() == 0
+    assert OrderLine.objects.count() == 0
 
 
 def test_a_rep_cannot_take_over_someone_elses_order_by_its_number(org, tmp_path):
