@@ -171,7 +171,11 @@ def test_a_service_agent_has_no_report_pages(client, computed, org):
 def test_before_the_first_recompute_the_pages_say_how_to_fill_them(client, org):
     client.force_login(org.analyst)
 
-    for name in ("analytics:cohorts", "analytics:touchpoints"):
+    for name, what in (
+        ("analytics:cohorts", "Cohorts are computed"),
+        ("analytics:touchpoints", "Touchpoint effectiveness is computed"),
+    ):
         response = client.get(reverse(name))
         assert response.status_code == 200
         assert "No scores yet" in response.content.decode()
+        assert what in response.content.decode()
