@@ -6,10 +6,11 @@ Filters (all optional, combined with AND): `segment` (RFM segment codes), `abc`
 (A/B/C), `xyz` (X/Y/Z), `stage` (lifecycle stage codes) - each one value or several
 separated by commas; `clv_min`/`clv_max` (reporting currency), `leave_min`/`leave_max`
 (probability of leaving, percent 0-100), `next_from`/`next_to` (next purchase date,
-YYYY-MM-DD), `cohort` (month of the first purchase, YYYY-MM), `source` (the client's
-acquisition channel) and `due_category` (a product category the client is due to buy,
-from the buying report's insights). Sorts: `clv`, `leave`, `next_purchase`, `revenue`,
-each with an optional leading "-".
+YYYY-MM-DD), `cohort` (month of the first purchase, YYYY-MM), `bought` (a month in
+which the client made a purchase, YYYY-MM: the buyers behind a month's revenue),
+`source` (the client's acquisition channel) and `due_category` (a product category the
+client is due to buy, from the buying report's insights). Sorts: `clv`, `leave`,
+`next_purchase`, `revenue`, each with an optional leading "-".
 
 How it reads: a score filter is the ids of the matching clients when there are a few
 thousand at most, else one EXISTS over the current run's scores on their primary key
@@ -44,7 +45,8 @@ from lavka.analytics.selectors import ABC, XYZ, run_current
 from lavka.clients.models import Client
 from lavka.core.errors import ValidationFailed
 from lavka.identity.access import Action, Area, Scope, record_filter, scope_for
-from lavka.sales.models import ProductCategory
+from lavka.sales.models import Order, ProductCategory
+from lavka.sales.models.orders import SALE_STATUSES
 
 # The parameters this module reads (saved views and "clear the filters" use the list).
 SCORE_PARAMS = (
@@ -61,7 +63,7 @@ SCORE_PARAMS = (
     "cohort",
     "due_category",
 )
-PARAMS = (*SCORE_PARAMS, "source")
+PARAMS = (*SCORE_PARAMS, "source", "bought")
 
 # sort parameter -> (ClientScore field, whether the field runs descending). "leave"
 # is 1 - P(alive): the least likely to leave first is the highest P(alive) first.
@@ -242,6 +244,8 @@ def scores_filter(
     clients = queryset
     if parsed.get("source") is not None:
         clients = clients.filter(source=parsed["source"])
+    if parsed.get("bought") is not None:
+        clients = clients.filter(_bought_in(parsed["bought"]))
     score_given = any(k in parsed for k in SCORE_PARAMS)
     if not score_given and not sort:
         return ScoredClients(clients=clients, applied=applied, run=None, values=parsed)
@@ -276,6 +280,22 @@ def scores_filter(
 # ids; beyond, an EXISTS per client. With few matches, the EXISTS would make PostgreSQL
 # walk every client by name probing scores (1.2 s at 1M clients for 25 matches).
 FEW_MATCHES = 2000
+
+
+def _month_after(first: dt.date) -> dt.date:
+    return dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def _bought_in(first: dt.date) -> Exists:
+    """The clients with a sale (a live order confirmed, shipped or paid) in the month."""
+    return Exists(
+        Order.objects.filter(
+            client_id=OuterRef("pk"),
+            status__in=SALE_STATUSES,
+            ordered_on__gte=first,
+            ordered_on__lt=_month_after(first),
+        )
+    )
 
 
 def _matching(run: ComputeRun, conditions: Q) -> Q:
@@ -417,6 +437,7 @@ def _parse(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[st
         "next_to": _date(params, "next_to", errors),
         "cohort": _month(params, "cohort", errors),
         "source": _raw(params, "source"),
+        "bought": _month(params, "bought", errors),
     }
     due = _raw(params, "due_category")
     if due is not None:
@@ -455,8 +476,7 @@ def _conditions(parsed: dict[str, Any]) -> Q:
         q &= Q(next_purchase_on__lte=parsed["next_to"])
     if "cohort" in parsed:
         first = parsed["cohort"]
-        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        q &= Q(first_on__gte=first, first_on__lt=following)
+        q &= Q(first_on__gte=first, first_on__lt=_month_after(first))
     return q
 
 
@@ -529,6 +549,9 @@ def _applied(parsed: dict[str, Any]) -> list[AppliedFilter]:
         chips.append(
             AppliedFilter(("cohort",), _("First purchase in %(month)s") % {"month": month})
         )
+    if "bought" in parsed:
+        month = formats.date_format(parsed["bought"], "YEAR_MONTH_FORMAT")
+        chips.append(AppliedFilter(("bought",), _("Bought in %(month)s") % {"month": month}))
     if "source" in parsed:
         chips.append(
             AppliedFilter(("source",), _("Source: %(value)s") % {"value": parsed["source"]})

@@ -13,6 +13,8 @@ from lavka.analytics.filters import scores_filter
 from lavka.analytics.models import ClientScore, ComputeRun
 from lavka.clients.selectors import client_list
 from lavka.core.errors import ValidationFailed
+from lavka.sales.models import Order
+from tests.analytics.conftest import add_orders
 from tests.factories import ClientFactory
 
 D = dt.date
@@ -371,3 +373,29 @@ def test_many_matches_filter_the_same_way(org, base, monkeypatch, params, expect
 
     assert names(org.admin, params) == expected
     assert names(org.rep, {"segment": "champions"}) == ["Alpha"]
+
+
+def test_bought_keeps_the_clients_with_a_sale_in_that_month(org, base):
+    # Alpha bought in March and April, Foxtrot (no scores) in March but the order was
+    # cancelled, Echo in March; Bravo's March order is in the trash.
+    add_orders(base.alpha, [(D(2026, 3, 31), 100), (D(2026, 4, 1), 50)])
+    add_orders(base.foxtrot, [(D(2026, 3, 5), 70)], status=Order.Status.CANCELLED)
+    add_orders(base.echo, [(D(2026, 3, 1), 10)])
+    add_orders(base.bravo, [(D(2026, 3, 15), 10)])
+    Order.objects.filter(client=base.bravo).update(
+        deleted_at=dt.datetime(2026, 3, 16, tzinfo=dt.UTC)
+    )
+
+    assert names(org.admin, {"bought": "2026-03"}) == ["Alpha", "Echo"]
+    assert names(org.admin, {"bought": "2026-04"}) == ["Alpha"]
+    assert names(org.admin, {"bought": "2026-03", "abc": "A", "xyz": "X"}) == ["Alpha", "Echo"]
+    # Echo is another team's: the rep does not find it by the month either.
+    assert names(org.rep, {"bought": "2026-03"}) == ["Alpha"]
+
+
+def test_bought_reads_as_a_chip_and_refuses_a_bad_month(org, base):
+    scored = scores_filter(client_list(viewer=org.admin), {"bought": "2026-03"}, viewer=org.admin)
+    assert [(c.params, c.label) for c in scored.applied] == [(("bought",), "Bought in March 2026")]
+    with pytest.raises(ValidationFailed) as failed:
+        scores_filter(client_list(viewer=org.admin), {"bought": "March"}, viewer=org.admin)
+    assert "bought" in failed.value.fields

@@ -34,6 +34,7 @@ VIEW_FILTERS = (
     "next_from",
     "next_to",
     "cohort",
+    "bought",
     "source",
     "due_category",
 )

@@ -184,7 +184,7 @@ def _chart_data(
             "now": _("now"),
             "png": _("Download PNG"),
         },
-        "trend": [{**row, "drill": drill(cohort=row["month"])} for row in board.trend],
+        "trend": [{**row, "drill": drill(bought=row["month"])} for row in board.trend],
         "funnel": [
             {"name": s.name, "reached": s.reached, "amount": s.reached_amount, "open": s.open}
             for s in board.funnel
