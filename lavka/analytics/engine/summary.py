@@ -203,6 +203,8 @@ def summarize(
     day = days - d_min
     day_bits = _bits(int(day.max()))
     c_min, c_max = int(cid.min()), int(cid.max())
+    if _bits(c_max - c_min) + day_bits <= 32 and c_max - c_min <= 8 * cid.size + 1_000_000:
+        return _summarize_compact(cid - c_min, c_min, day, d_min, day_bits, amount, end, unit)
     if _bits(c_max - c_min) + day_bits <= 63:
         client = cid - c_min
         ranked_ids: IntArray | None = None
@@ -268,6 +270,66 @@ def summarize(
         frequency=frequency,
         total=total,
         transactions=transactions,
+        observation_end=np.datetime64(end, "D"),
+        unit=unit,
+    )
+
+
+def _summarize_compact(
+    client: IntArray,
+    c_min: int,
+    day: IntArray,
+    d_min: int,
+    day_bits: int,
+    amount: FloatArray,
+    end: int,
+    unit: TimeUnit,
+) -> ClientSummary:
+    """`summarize` when (client, day) packs into 32 bits and the ids are compact: the
+    distinct purchase days come from one sort of uint32 keys (several times faster than
+    the int64 sort that carries each row's amount along), and everything else is
+    per-client tables indexed by id (`bincount`, `minimum.at`): no permutation of the
+    rows at all. The same figures as the general path."""
+    size = int(client.max()) + 1
+    key = (client << day_bits).astype(np.uint32)
+    key |= day.astype(np.uint32)
+    key.sort()
+    distinct = np.empty(key.size, dtype=bool)
+    distinct[0] = True
+    np.not_equal(key[1:], key[:-1], out=distinct[1:])
+    purchase_days = key[distinct] >> np.uint32(day_bits)
+    del key, distinct
+    frequency_all = np.bincount(purchase_days.astype(np.intp), minlength=size)
+    del purchase_days
+    transactions_all = np.bincount(client, minlength=size)
+    first_all = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_all, client, day)
+    last_all = np.full(size, -1, dtype=np.int64)
+    np.maximum.at(last_all, client, day)
+    total_all = np.bincount(client, weights=amount, minlength=size)
+    later = day != first_all[client]  # rows after the client's first purchase day
+    repeat_all = np.bincount(client[later], weights=amount[later], minlength=size)
+    del later
+
+    present = np.flatnonzero(transactions_all)
+    frequency = frequency_all[present].astype(np.int64)
+    first = first_all[present] + d_min
+    last = last_all[present] + d_min
+    x = frequency - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(x > 0, repeat_all[present] / np.maximum(x, 1), np.nan)
+    unit_days = float(unit)
+    return ClientSummary(
+        client_id=present.astype(np.int64) + c_min,
+        first_on=first.astype("datetime64[D]"),
+        last_on=last.astype("datetime64[D]"),
+        x=x,
+        t_x=(last - first) / unit_days,
+        T=(end - first) / unit_days,
+        monetary=monetary,
+        frequency=frequency,
+        total=total_all[present].astype(np.float64),
+        transactions=transactions_all[present].astype(np.int64),
         observation_end=np.datetime64(end, "D"),
         unit=unit,
     )
