@@ -15,11 +15,13 @@ process, `--repeat` times each, with the load average before and after.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -39,36 +41,17 @@ CHANNELS = [
 ]
 
 
-def filler(
-    conn: psycopg.Connection, table: str, given: set[str]
-) -> tuple[list[str], list[sql.Composable]]:
-    """NOT NULL columns without a database default that the generator does not set,
-    each with an empty value of its type (the app sets these defaults in Python)."""
-    rows = conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = %s AND is_nullable = 'NO' AND column_default IS NULL "
-        "ORDER BY ordinal_position",
-        (table,),
-    ).fetchall()
-    empty = {
-        "character varying": sql.SQL("''"),
-        "text": sql.SQL("''"),
-        "jsonb": sql.SQL("'{}'::jsonb"),
-        "integer": sql.SQL("0"),
-        "smallint": sql.SQL("0"),
-        "bigint": sql.SQL("0"),
-        "boolean": sql.SQL("false"),
-        "numeric": sql.SQL("0"),
-        "timestamp with time zone": sql.SQL("now()"),
-        "date": sql.SQL("current_date"),
-    }
-    names, values = [], []
-    for name, kind in rows:
-        if name in given or name == "id":
-            continue
-        names.append(name)
-        values.append(empty[kind])
-    return names, values
+def _recompute_bench() -> Any:
+    """bench/analytics_recompute/run.py, whose base this one extends (its `filler`)."""
+    path = ROOT / "bench" / "analytics_recompute" / "run.py"
+    spec = importlib.util.spec_from_file_location("bench_analytics_recompute", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+filler = _recompute_bench().filler
 
 
 def _extra(names: list[str], values: list[sql.Composable]) -> dict[str, sql.Composable]:
