@@ -28,7 +28,7 @@ from lavka.sales.services import (
     deal_update,
 )
 from lavka.sales.services.catalogue import price_set
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, tier
 
 UTC = dt.UTC
 
@@ -478,6 +478,48 @@ def test_a_line_without_a_price_anywhere_is_refused(org, board, products):
 
     assert sorted(error.value.fields) == ["lines.0.quantity", "lines.0.unit_price"]
     assert not DealLine.objects.exists()
+
+
+# --- the list's drill-down filters -----------------------------------------------------------
+
+
+def test_the_list_keeps_deals_created_in_the_days_that_reached_a_stage(org, board):
+    # Given deals created late on 31 March, 1 April and 30 June; two went past Offer.
+    march = make_deal(org.rep, board, "March")
+    april = make_deal(org.rep, board, "April")
+    june = make_deal(org.rep, board, "June")
+    for deal, day in ((march, (3, 31)), (april, (4, 1)), (june, (6, 30))):
+        created = dt.datetime(2026, *day, 23, tzinfo=UTC)
+        Deal.objects.filter(pk=deal.pk).update(created_at=created)
+    deal_move(actor=org.rep, deal=april, stage=board.offer)
+    deal_move(actor=org.rep, deal=Deal.objects.get(pk=april.pk), stage=board.won)
+    deal_move(actor=org.rep, deal=june, stage=board.offer)
+
+    def titles(**filters):
+        return sorted(d.title for d in deal_list(viewer=org.rep, **filters))
+
+    quarter = {"created_from": dt.date(2026, 4, 1), "created_to": dt.date(2026, 6, 30)}
+    assert titles(**quarter) == ["April", "June"]
+    assert titles(reached_stage_id=board.offer.pk) == ["April", "June"]  # April passed by
+    assert titles(reached_stage_id=board.won.pk, **quarter) == ["April"]
+    assert titles(reached_stage_id=board.lead.pk, **quarter) == ["April", "June"]
+    assert titles(created_to=dt.date(2026, 3, 31)) == ["March"]
+
+
+def test_the_list_keeps_deals_by_team_client_tier_and_close_month(org, board):
+    vip = tier("vip")
+    key_client = ClientFactory(owner=org.rep, tier=vip)
+    make_deal(org.rep, board, "Key", client=key_client, expected_close_on=dt.date(2026, 7, 31))
+    make_deal(org.rep, board, "Plain", expected_close_on=dt.date(2026, 8, 1))
+    make_deal(org.north_rep, board, "North", expected_close_on=dt.date(2026, 7, 1))
+
+    def titles(**filters):
+        return sorted(d.title for d in deal_list(viewer=org.admin, **filters))
+
+    assert titles(tier_id=vip.pk) == ["Key"]
+    assert titles(closes_in=dt.date(2026, 7, 1)) == ["Key", "North"]
+    assert titles(team_id=org.north.pk) == ["North"]
+    assert titles(team_id=org.moscow.pk, closes_in=dt.date(2026, 8, 1)) == ["Plain"]
 
 
 # --- the trash ------------------------------------------------------------------------------

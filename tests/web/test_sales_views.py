@@ -230,6 +230,27 @@ def test_the_deal_list_filters_by_client_stage_and_status(org, board, romashka):
     assert "Romashka tea" in by_stage and "Vasilek cups" not in by_stage
 
 
+def test_the_deal_list_shows_the_drill_down_filters_as_chips_and_keeps_them(
+    org, board, romashka
+):
+    offered = new_deal(org.rep, romashka, board, "Romashka tea")
+    new_deal(org.rep, romashka, board, "Romashka cups")
+    deal_move(actor=org.rep, deal=offered, stage=board.offer)
+    http = logged_in(org.rep)
+
+    page = http.get(
+        "/sales/deals/",
+        {"reached": board.offer.pk, "created_from": "2020-01-01", "tier": "x", "closes": "June"},
+    ).content.decode()
+
+    assert "Romashka tea" in page and "Romashka cups" not in page
+    chips = page.split('data-testid="deal-chips"')[1].split("</div>")[0]
+    assert "Reached the stage: Offer" in chips and "Created 01/01/2020 – …" in chips
+    assert chips.count('data-testid="deal-chip"') == 2  # a bad tier or month is ignored
+    assert f'<input type="hidden" name="reached" value="{board.offer.pk}">' in page
+    assert f'href="?created_from=2020-01-01&amp;tier=x&amp;closes=June"' in chips
+
+
 def test_the_deal_list_sorts_by_amount(org, board, romashka):
     new_deal(org.rep, romashka, board, "Small", amount=10)
     new_deal(org.rep, romashka, board, "Large", amount=1000)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from lavka.clients.models import Client, Person
@@ -67,8 +67,19 @@ def deal_list(
     client_id: int | None = None,
     status: str = "all",
     query: str = "",
+    team_id: int | None = None,
+    tier_id: int | None = None,
+    created_from: dt.date | None = None,
+    created_to: dt.date | None = None,
+    reached_stage_id: int | None = None,
+    closes_in: dt.date | None = None,
 ) -> QuerySet[Deal]:
-    """The deals list, newest first. `status`: "open", "won", "lost" or "all"."""
+    """The deals list, newest first. `status`: "open", "won", "lost" or "all".
+
+    The analytics drill-down's filters: `team_id` (the deal's team), `tier_id` (its
+    client's tier), `created_from`/`created_to` (creation day, inclusive, in the current
+    time zone), `reached_stage_id` (deals that are in the stage or have ever entered it:
+    the dashboard's funnel) and `closes_in` (expected to close in that date's month)."""
     deals = deals_visible_to(viewer).select_related("client", "stage", "owner")
     if pipeline_id is not None:
         deals = deals.filter(pipeline_id=pipeline_id)
@@ -78,11 +89,32 @@ def deal_list(
         deals = deals.filter(owner_id=owner_id)
     if client_id is not None:
         deals = deals.filter(client_id=client_id)
+    if team_id is not None:
+        deals = deals.filter(team_id=team_id)
+    if tier_id is not None:
+        deals = deals.filter(client__tier_id=tier_id)
+    if created_from is not None:
+        deals = deals.filter(created_at__gte=_day_start(created_from))
+    if created_to is not None:
+        deals = deals.filter(created_at__lt=_day_start(created_to + dt.timedelta(days=1)))
+    if reached_stage_id is not None:
+        entered = DealStageChange.objects.filter(
+            deal_id=OuterRef("pk"), to_stage_id=reached_stage_id
+        )
+        deals = deals.filter(Q(stage_id=reached_stage_id) | Exists(entered))
+    if closes_in is not None:
+        first = closes_in.replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        deals = deals.filter(expected_close_on__gte=first, expected_close_on__lt=following)
     if status in (Stage.Kind.OPEN, Stage.Kind.WON, Stage.Kind.LOST):
         deals = deals.filter(stage__kind=status)
     for word in query.split():
         deals = deals.filter(Q(title__icontains=word) | Q(client__name__icontains=word))
     return deals.order_by("-created_at", "-id")
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def client_deals(*, viewer: Any, client: Client) -> QuerySet[Deal]:

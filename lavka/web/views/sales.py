@@ -10,6 +10,7 @@ the deal card posts the same view and is redirected back."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import zip_longest
 from typing import Any
@@ -29,8 +30,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from lavka.clients.models import Tier
 from lavka.clients.selectors import client_get, clients_visible_to
 from lavka.core.errors import DomainError, NotFound, ValidationFailed
+from lavka.identity.models import Team
 from lavka.sales.models import Deal, Order, Product, Stage
 from lavka.sales.permissions import can_create_sales_record, can_edit_sales_record
 from lavka.sales.quotes import deal_quote, quote_pdf, quote_title
@@ -345,7 +348,10 @@ def move(request: AuthedRequest, deal_id: int) -> HttpResponse:
 @require_GET
 def deals(request: AuthedRequest) -> HttpResponse:
     """All deals the viewer may see, as a table: filters by pipeline, stage, owner,
-    status and client (?client=ID, the client card's link), sortable columns."""
+    status and client (?client=ID, the client card's link), sortable columns. The
+    analytics drill-down adds `team`, `tier`, `created_from`/`created_to`
+    (YYYY-MM-DD), `reached` (a stage id: deals that have entered it) and `closes`
+    (YYYY-MM, expected close month), shown as removable chips."""
     params = request.GET
     pipeline_id = _int(params.get("pipeline"))
     stage_id = _int(params.get("stage"))
@@ -355,6 +361,7 @@ def deals(request: AuthedRequest) -> HttpResponse:
     sort = params.get("sort", "-created")
     query = params.get("q", "").strip()
     client = client_get(viewer=request.user, client_id=client_id) if client_id else None
+    drill = _deal_drill(params)
     rows = deal_list(
         viewer=request.user,
         pipeline_id=pipeline_id,
@@ -363,6 +370,7 @@ def deals(request: AuthedRequest) -> HttpResponse:
         client_id=client_id,
         status=status,
         query=query,
+        **drill.filters,
     ).defer("client__search_text", "client__notes", "client__custom")
     key = sort.lstrip("-")
     if key in LIST_SORTS:
@@ -393,6 +401,7 @@ def deals(request: AuthedRequest) -> HttpResponse:
         )
         if v
     }
+    current.update(drill.params)
     request.nav_section = "sales"  # type: ignore[attr-defined]
     context = {
         "deals": page,
@@ -419,9 +428,92 @@ def deals(request: AuthedRequest) -> HttpResponse:
         "client": client,
         "filtered": bool(current),
         "can_create": can_create_sales_record(request.user),
+        "drill_params": drill.params,
+        "chips": drill.chips,
     }
     template = "web/sales/_deal_rows.html" if request.htmx else "web/sales/deals.html"  # type: ignore[attr-defined]
     return render(request, template, context)
+
+
+@dataclass
+class _DealDrill:
+    """The deal list's drill-down parameters: `filters` for `deal_list`, `params` as
+    they parsed (kept by the filter form), `chips` (label, URL without the parameter)."""
+
+    filters: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    chips: list[dict[str, str]] = field(default_factory=list)
+
+
+def _deal_drill(params: Any) -> _DealDrill:
+    """The drill-down parameters of the deal list that parse; a value that does not
+    parse is ignored, as the list's other filters are."""
+    drill = _DealDrill()
+
+    def date(name: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(str(params.get(name, "")))
+        except ValueError:
+            return None
+
+    def chip(names: tuple[str, ...], label: str) -> None:
+        rest = params.copy()
+        for name in names:
+            rest.pop(name, None)
+        rest.pop("page", None)
+        drill.chips.append({"label": label, "url": f"?{rest.urlencode()}"})
+
+    team_id = _int(params.get("team"))
+    team = Team.objects.filter(pk=team_id).only("name").first() if team_id else None
+    if team is not None:
+        drill.filters["team_id"] = team.pk
+        drill.params["team"] = str(team.pk)
+        chip(("team",), _("Team: %(name)s") % {"name": team.name})
+    tier_id = _int(params.get("tier"))
+    tier = Tier.objects.filter(pk=tier_id).first() if tier_id else None
+    if tier is not None:
+        drill.filters["tier_id"] = tier.pk
+        drill.params["tier"] = str(tier.pk)
+        chip(("tier",), _("Client tier: %(name)s") % {"name": tier.display_name})
+    first, last = date("created_from"), date("created_to")
+    if first is not None or last is not None:
+        drill.filters.update(created_from=first, created_to=last)
+        if first is not None:
+            drill.params["created_from"] = first.isoformat()
+        if last is not None:
+            drill.params["created_to"] = last.isoformat()
+        shown = {
+            "first": date_format(first, "SHORT_DATE_FORMAT") if first else "…",
+            "last": date_format(last, "SHORT_DATE_FORMAT") if last else "…",
+        }
+        chip(("created_from", "created_to"), _("Created %(first)s – %(last)s") % shown)
+    reached_id = _int(params.get("reached"))
+    reached = Stage.objects.filter(pk=reached_id).only("name").first() if reached_id else None
+    if reached is not None:
+        drill.filters["reached_stage_id"] = reached.pk
+        drill.params["reached"] = str(reached.pk)
+        chip(("reached",), _("Reached the stage: %(name)s") % {"name": reached.name})
+    closes = _month_of(str(params.get("closes", "")))
+    if closes is not None:
+        drill.filters["closes_in"] = closes
+        drill.params["closes"] = closes.strftime("%Y-%m")
+        chip(
+            ("closes",),
+            _("Expected to close in %(month)s")
+            % {"month": date_format(closes, "YEAR_MONTH_FORMAT")},
+        )
+    return drill
+
+
+def _month_of(text: str) -> dt.date | None:
+    """ "2026-06" -> 2026-06-01; None for anything else."""
+    year, _sep, month = text.partition("-")
+    if len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+        return None
+    try:
+        return dt.date(int(year), int(month), 1)
+    except ValueError:
+        return None
 
 
 # --- a new deal --------------------------------------------------------------------------
