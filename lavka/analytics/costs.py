@@ -28,6 +28,7 @@ from lavka.analytics.permissions import (
     can_recompute,
 )
 from lavka.audit.services import Action, audit_record, diff, snapshot
+from lavka.audit.trash import soft_delete
 from lavka.clients.models import Touchpoint
 from lavka.core.errors import NotFound, NotPermitted, StaleVersion, ValidationFailed
 from lavka.sales.selectors.catalogue import reporting_currency
@@ -199,7 +200,8 @@ def cost_update(
 
 @transaction.atomic
 def cost_delete(*, actor: Any, cost: CostEntry, expected_version: int | None = None) -> None:
-    """Delete a cost for good; the audit event keeps every value it had."""
+    """Move a cost to the trash (an administrator can restore it from there); the
+    economics report leaves it out from the next computation on."""
     locked = CostEntry.objects.select_for_update().filter(pk=cost.pk).first()
     if locked is None or not can_read_analytics(actor):
         raise NotFound(resource="cost", id=cost.pk)
@@ -207,14 +209,7 @@ def cost_delete(*, actor: Any, cost: CostEntry, expected_version: int | None = N
         raise NotPermitted(action="delete", resource="cost")
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion()
-    audit_record(
-        action=Action.DELETE,
-        subject=locked,
-        actor=actor,
-        changes=diff(snapshot(locked, AUDITED), {}),
-        meta={"values": snapshot(locked, AUDITED)},
-    )
-    locked.delete()
+    soft_delete(actor=actor, obj=locked)
 
 
 @transaction.atomic

@@ -166,14 +166,25 @@ def test_an_analyst_adds_changes_and_deletes_a_cost(client, org):
     assert cost.created_by == org.analyst
     assert 'value="1500.50"' in page and "Change the cost" in page
     assert changed.status_code == 302
+    row = f'data-cost="{cost.pk}"'
+    assert row in client.get(URL).content.decode()
     deleted = client.post(reverse("analytics:cost_delete", args=[cost.pk]))
     assert deleted.status_code == 302
     assert not CostEntry.objects.exists()
+    assert row not in client.get(URL).content.decode()
+
+    # A cost deleted by mistake comes back from the trash.
+    client.force_login(org.admin)
+    trash = client.get(reverse("settings:trash"), {"kind": "analytics.costentry"})
+    restored = client.post(reverse("settings:trash_restore", args=["analytics.costentry", cost.pk]))
+    assert "ads 2026-04" in trash.content.decode()
+    assert restored.status_code == 302
+    assert CostEntry.objects.get().amount == Decimal("2000.00")
     assert list(
         AuditEvent.objects.filter(object_id=str(cost.pk), content_type__model="costentry")
         .order_by("id")
         .values_list("action", flat=True)
-    ) == ["create", "update", "delete"]
+    ) == ["create", "update", "delete", "restore"]
 
 
 def test_the_settings_are_validated_and_saved(client, org):

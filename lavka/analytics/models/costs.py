@@ -14,12 +14,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from lavka.core.models import VersionedModel
+from lavka.core.models import SoftDeleteModel, VersionedModel
 
 __all__ = ["CostEntry"]
 
 
-class CostEntry(VersionedModel):
+class CostEntry(SoftDeleteModel, VersionedModel):
     class Kind(models.TextChoices):
         ACQUISITION = "acquisition", _("Acquisition")
         RETENTION = "retention", _("Retention")
