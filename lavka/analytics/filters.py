@@ -8,8 +8,10 @@ separated by commas; `clv_min`/`clv_max` (reporting currency), `leave_min`/`leav
 (probability of leaving, percent 0-100), `next_from`/`next_to` (next purchase date,
 YYYY-MM-DD), `cohort` (month of the first purchase, YYYY-MM), `bought` (a month in
 which the client made a purchase, YYYY-MM: the buyers behind a month's revenue),
-`source` (the client's acquisition channel) and `due_category` (a product category the
-client is due to buy, from the buying report's insights). Sorts: `clv`, `leave`,
+`source` (the client's acquisition channel, case ignored), `due_category` (a product
+category the client is due to buy, from the buying report's insights) and
+`segment_before` (RFM segment codes in the run the current one's movement between
+segments is counted from: with `segment`, the clients behind one flow). Sorts: `clv`, `leave`,
 `next_purchase`, `revenue`, each with an optional leading "-".
 
 How it reads: a score filter is the ids of the matching clients when there are a few
@@ -62,6 +64,7 @@ SCORE_PARAMS = (
     "next_to",
     "cohort",
     "due_category",
+    "segment_before",
 )
 PARAMS = (*SCORE_PARAMS, "source", "bought")
 
@@ -243,7 +246,7 @@ def scores_filter(
     applied = _applied(parsed)
     clients = queryset
     if parsed.get("source") is not None:
-        clients = clients.filter(source=parsed["source"])
+        clients = clients.filter(source__iexact=parsed["source"])
     if parsed.get("bought") is not None:
         clients = clients.filter(_bought_in(parsed["bought"]))
     score_given = any(k in parsed for k in SCORE_PARAMS)
@@ -252,6 +255,8 @@ def scores_filter(
     run = run_current(viewer=viewer)
     analytics_scope = _analytics_scope(viewer)
     conditions = _conditions(parsed)
+    if "segment_before" in parsed:
+        conditions &= _segment_before(run, parsed["segment_before"])
     base = clients
     if score_given:
         if run is None:
@@ -307,6 +312,24 @@ def _matching(run: ComputeRun, conditions: Q) -> Q:
     if len(ids) <= FEW_MATCHES:
         return Q(pk__in=ids)
     return Q(Exists(scores.filter(client_id=OuterRef("pk"))))
+
+
+def _segment_before(run: ComputeRun | None, segments: list[int]) -> Q:
+    """Scores of clients whose RFM segment was one of `segments` in the run that `run`'s
+    movement between segments is counted from (`parameters["moves"]["from_run"]`): an
+    EXISTS on that run's scores by primary key. With `segment`, the clients behind one
+    flow of the movement. Nobody when `run` has no previous run."""
+    moves = (run.parameters or {}).get("moves") if run is not None else None
+    previous = moves.get("from_run") if isinstance(moves, dict) else None
+    if previous is None:
+        return Q(client_id__in=[])
+    return Q(
+        Exists(
+            ClientScore.objects.filter(
+                run_id=previous, client_id=OuterRef("client_id"), segment__in=segments
+            )
+        )
+    )
 
 
 def _analytics_scope(viewer: Any) -> Q | None:
@@ -426,6 +449,9 @@ def _parse(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[st
     errors: dict[str, list[str]] = {}
     parsed: dict[str, Any] = {
         "segment": _choices(params, "segment", tuple(str(s) for s in SEGMENTS), errors),
+        "segment_before": _choices(
+            params, "segment_before", tuple(str(s) for s in SEGMENTS), errors
+        ),
         "abc": _choices(params, "abc", ABC, errors),
         "xyz": _choices(params, "xyz", XYZ, errors),
         "stage": _choices(params, "stage", STAGES, errors),
@@ -510,6 +536,14 @@ def _applied(parsed: dict[str, Any]) -> list[AppliedFilter]:
     if "segment" in parsed:
         labels = ", ".join(str(SEGMENT_LABELS[SEGMENTS[i]]) for i in parsed["segment"])
         chips.append(AppliedFilter(("segment",), _("RFM segment: %(value)s") % {"value": labels}))
+    if "segment_before" in parsed:
+        labels = ", ".join(str(SEGMENT_LABELS[SEGMENTS[i]]) for i in parsed["segment_before"])
+        chips.append(
+            AppliedFilter(
+                ("segment_before",),
+                _("RFM segment at the previous recompute: %(value)s") % {"value": labels},
+            )
+        )
     if "abc" in parsed and "xyz" in parsed:
         cells = ", ".join(ABC[a] + XYZ[x] for a in parsed["abc"] for x in parsed["xyz"])
         chips.append(AppliedFilter(("abc", "xyz"), _("ABC-XYZ: %(value)s") % {"value": cells}))

@@ -94,6 +94,10 @@ class ClientFilters(Schema):
     next_from: str | None = Field(None, description="next purchase on or after, YYYY-MM-DD")
     next_to: str | None = Field(None, description="next purchase on or before, YYYY-MM-DD")
     cohort: str | None = Field(None, description="month of the first purchase, YYYY-MM")
+    bought: str | None = Field(None, description="a month with a purchase, YYYY-MM")
+    segment_before: str | None = Field(
+        None, description="RFM segment code(s) at the run the movement is counted from"
+    )
     source: str | None = Field(None, description="acquisition channel (Client.source)")
     due_category: str | None = Field(None, description="product category id due to buy")
 
@@ -142,9 +146,10 @@ def list_clients(request: HttpRequest, filters: Query[ClientFilters]):  # type: 
     """Clients, with their scores from the current recompute. Besides `q`, `kind`,
     `owner`: the analytics filters (`segment`, `abc`, `xyz`, `stage`, `clv_min`,
     `clv_max`, `leave_min`, `leave_max` in percent, `next_from`, `next_to`, `cohort`,
-    `source`, `due_category`), and `ordering` by `clv`, `leave`, `next_purchase` or
-    `revenue` (clients without a value last). A score filter leaves out clients without
-    scores. A bad value: 422 with `fields.<parameter>`."""
+    `bought`, `source`, `due_category`, `segment_before`), and `ordering` by `clv`,
+    `leave`, `next_purchase` or `revenue` (clients without a value last). A score
+    filter leaves out clients without scores. A bad value: 422 with
+    `fields.<parameter>`."""
     clients = client_list(
         viewer=request.user,
         query=filters.q,

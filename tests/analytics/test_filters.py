@@ -399,3 +399,55 @@ def test_bought_reads_as_a_chip_and_refuses_a_bad_month(org, base):
     with pytest.raises(ValidationFailed) as failed:
         scores_filter(client_list(viewer=org.admin), {"bought": "March"}, viewer=org.admin)
     assert "bought" in failed.value.fields
+
+
+def test_segment_before_with_segment_keeps_the_clients_of_one_flow(org, base, monkeypatch):
+    # The previous run had Alpha and Delta at risk, Bravo a champion; the current run
+    # counts its movement from there. Echo was new; Foxtrot's row is in the old run only.
+    previous = make_run(current=False, as_of=D(2026, 6, 15))
+    score(previous, base.alpha, segment=AT_RISK)
+    score(previous, base.delta, segment=AT_RISK)
+    score(previous, base.bravo, segment=CHAMPIONS)
+    score(previous, base.foxtrot, segment=AT_RISK)
+    base.run.parameters = {"moves": {"from_run": previous.pk, "from_as_of": "2026-06-15"}}
+    base.run.save(update_fields=["parameters"])
+    flow = {"segment_before": "at_risk", "segment": "champions"}
+
+    assert names(org.admin, flow) == ["Alpha", "Delta"]
+    assert names(org.admin, {"segment_before": "champions"}) == ["Bravo"]
+    assert names(org.admin, {"segment_before": "champions", "segment": "champions"}) == []
+    assert names(org.rep, flow) == ["Alpha"]  # Delta's scores are not the rep's to read
+    assert names(org.admin, {**flow, "sort": "-clv"}) == ["Delta", "Alpha"]
+    scored = scores_filter(client_list(viewer=org.admin), flow, viewer=org.admin)
+    assert [c.label for c in scored.applied] == [
+        "RFM segment: Champions",
+        "RFM segment at the previous recompute: At risk",
+    ]
+    # Past FEW_MATCHES the same flow is an EXISTS per client.
+    from lavka.analytics import filters
+
+    monkeypatch.setattr(filters, "FEW_MATCHES", 0)
+    assert names(org.admin, flow) == ["Alpha", "Delta"]
+
+
+def test_segment_before_finds_nobody_without_a_previous_run(org, base):
+    assert names(org.admin, {"segment_before": "champions"}) == []
+    with pytest.raises(ValidationFailed) as failed:
+        names(org.admin, {"segment_before": "heroes"})
+    assert "segment_before" in failed.value.fields
+
+
+def test_cohort_and_bought_keep_the_cohort_s_buyers_of_a_later_month(org, base):
+    # The March 2025 cohort is Alpha and Bravo; of them only Bravo bought in June 2026.
+    # Delta bought then too, but its first purchase was in January 2025.
+    add_orders(base.alpha, [(D(2026, 5, 31), 100)])
+    add_orders(base.bravo, [(D(2026, 6, 1), 50)])
+    add_orders(base.delta, [(D(2026, 6, 10), 80)])
+
+    assert names(org.admin, {"cohort": "2025-03", "bought": "2026-06"}) == ["Bravo"]
+    assert names(org.admin, {"cohort": "2025-03", "bought": "2026-05"}) == ["Alpha"]
+    assert names(org.admin, {"cohort": "2025-01", "bought": "2026-06"}) == ["Delta"]
+
+
+def test_source_ignores_case(org, base):
+    assert names(org.admin, {"source": "Exhibition"}) == ["Bravo"]

@@ -123,3 +123,23 @@ def test_the_scores_endpoint_without_a_suggestion(org, base):  # noqa: F811
     assert body["computed"] is True
     assert body["stage"] == "loyal"
     assert body["suggestion"] is None
+
+
+def test_the_list_takes_the_month_and_flow_drill_downs(org, base):  # noqa: F811
+    from lavka.analytics.models import ComputeRun
+    from tests.analytics.conftest import add_orders
+    from tests.analytics.test_filters import AT_RISK, make_run, score
+
+    previous = make_run(current=False, as_of=dt.date(2026, 6, 15))
+    score(previous, base.alpha, segment=AT_RISK)
+    ComputeRun.objects.filter(pk=base.run.pk).update(
+        parameters={"moves": {"from_run": previous.pk}}
+    )
+    add_orders(base.bravo, [(dt.date(2026, 6, 1), 50)])
+    auth = bearer(org.admin)
+
+    flow = HttpClient().get("/api/v1/clients", {"segment_before": "at_risk"}, **auth).json()
+    june = HttpClient().get("/api/v1/clients", {"bought": "2026-06"}, **auth).json()
+
+    assert names(flow) == ["Alpha"]
+    assert names(june) == ["Bravo"]

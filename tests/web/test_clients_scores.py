@@ -205,3 +205,19 @@ def test_the_plain_list_shows_the_scores_only_when_asked(org, base):  # noqa: F8
     assert re.findall(r'<th scope="col" data-col="(\w+)">', drilled) == ["segment"]
     assert ">CLV</span>" in drilled
     assert ">Probability of leaving</span>" in drilled
+
+
+def test_the_form_and_a_saved_view_keep_the_drill_down_filters(org, base):  # noqa: F811
+    from lavka.clients.models import SavedView
+
+    drill = {"cohort": "2025-03", "bought": "2026-06", "segment_before": "at_risk"}
+    http = _logged_in(org.admin)
+
+    html = http.get("/clients/", drill).content.decode()
+    http.post("/clients/", {"view_name": "Came back", **drill})
+
+    # Changing another filter (the form's htmx request) sends these along.
+    form = html.split('id="client-filters"')[1].split("</form>")[0]
+    for key, value in drill.items():
+        assert f'<input type="hidden" name="{key}" value="{value}">' in form
+    assert SavedView.objects.get(name="Came back").filters == drill

@@ -37,6 +37,7 @@ VIEW_FILTERS = (
     "bought",
     "source",
     "due_category",
+    "segment_before",
 )
 
 

@@ -293,7 +293,12 @@ def _analytics_form(params: QueryDict) -> dict[str, Any]:
         "segments": [(str(s), SEGMENT_LABELS[s]) for s in SEGMENTS],
         "stages": [(s, STAGE_LABELS[s]) for s in STAGES],
         "values": {k: params.get(k, "") for k in SCORE_PARAMS},
-        "hidden": {k: params[k] for k in ("cohort", "source", "due_category") if params.get(k)},
+        # Drill-down filters the panel has no field for, kept when another filter changes.
+        "hidden": {
+            k: params[k]
+            for k in ("cohort", "bought", "source", "due_category", "segment_before")
+            if params.get(k)
+        },
         "open": any(params.get(k) for k in SCORE_PARAMS) or "cols" in params,
         "cols": {c for value in params.getlist("cols") for c in value.split(",") if c}
         if "cols" in params
