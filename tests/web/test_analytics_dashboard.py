@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
 
+from lavka.analytics.engine.rfm import SEGMENTS
+from lavka.analytics.models import ClientScore, ComputeRun
 from lavka.analytics.services import analytics_recompute
+from lavka.clients.models import Client
+from lavka.sales.models import Stage
 from tests.analytics.test_kpi import AS_OF, base  # noqa: F401 (the fixture)
 
 QUARTER = {"from": "2026-04", "to": "2026-06"}
@@ -36,6 +41,39 @@ def kpi(text, code):
 
 def rows_of(response):
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+SEGMENT_CODES = [str(s) for s in SEGMENTS]
+
+
+def client_names(http, url):
+    """The names on the client list at `url` (a drill-down link), in the list's order."""
+    response = http.get(url)
+    assert response.status_code == 200
+    return re.findall(r"data-row-link>([^<]+)</a>", response.content.decode())
+
+
+def deal_titles(http, url):
+    response = http.get(url)
+    assert response.status_code == 200
+    return re.findall(r"data-row-link>([^<]+)</a>", response.content.decode())
+
+
+def moved(before, now):
+    """Names of the clients whose segment went from `before` (the previous run) to `now`."""
+    current = ComputeRun.objects.get(is_current=True)
+    previous = current.parameters["moves"]["from_run"]
+    was = dict(ClientScore.objects.filter(run_id=previous).values_list("client_id", "segment"))
+    ids = [
+        client_id
+        for client_id, segment in ClientScore.objects.filter(run=current).values_list(
+            "client_id", "segment"
+        )
+        if client_id in was
+        and SEGMENT_CODES[was[client_id]] == before
+        and SEGMENT_CODES[segment] == now
+    ]
+    return sorted(Client.objects.filter(pk__in=ids).values_list("name", flat=True))
 
 
 def test_the_dashboard_is_the_analytics_landing(client, run, org):
@@ -218,4 +256,52 @@ def test_segment_moves_show_after_a_second_recompute(client, base, org):  # noqa
     assert rows[0] == ["Segment before", "Segment now", "Clients"]
     assert rows[1:] == [["Loyal", "Champions", "1"], ["Needs attention", "At risk", "1"]]
     assert 'data-testid="table-moves"' in text
-    assert 'href="/clients/?segment=champions"' in text
+    # A flow opens exactly the clients who made that move (whole base, as the movement).
+    flow = "/clients/?segment_before=loyal&amp;segment=champions"
+    assert f'<a href="{flow}" data-testid="flow-clients">1</a>' in text
+    assert client_names(client, flow.replace("&amp;", "&")) == moved("loyal", "champions")
+    came = "segment_before=" + "%2C".join(s for s in SEGMENT_CODES if s != "at_risk")
+    assert client_names(client, f"/clients/?{came}&segment=at_risk") == moved(
+        "needs_attention", "at_risk"
+    )
+
+
+def test_a_funnel_stage_drills_into_its_deals(client, run, org):
+    client.force_login(org.admin)
+    won = Stage.objects.get(pipeline__name="KPI pipeline", name="Won")
+    offer = Stage.objects.get(pipeline__name="KPI pipeline", name="Offer")
+
+    text = page(client, **QUARTER)
+
+    # Created April-June and reached Won: the 3,000 deal (the 1,000 one was created in
+    # March); Offer: the open 2,000 deal, also the stage's only open deal now.
+    reached = (
+        f"/sales/deals/?reached={won.pk}&amp;created_from=2026-04-01&amp;created_to=2026-06-30"
+    )
+    assert f'<a href="{reached}" data-testid="funnel-reached">1</a>' in text
+    assert deal_titles(client, reached.replace("&amp;", "&")) == ["Deal 3000"]
+    offer_now = f"/sales/deals/?stage={offer.pk}"
+    assert f'<a href="{offer_now}" data-testid="funnel-open">1</a>' in text
+    assert deal_titles(client, offer_now) == ["Deal 2000"]
+    owned = page(client, owner=org.colleague.pk, **QUARTER)
+    assert (
+        f"reached={won.pk}&amp;created_from=2026-04-01&amp;created_to=2026-06-30&amp;owner={org.colleague.pk}"
+        in owned
+    )
+    segment = page(client, segment="champions", **QUARTER)
+    assert 'data-testid="funnel-reached"' not in segment  # the deal list has no segment
+
+
+def test_a_cohort_cell_drills_into_the_cohort_s_buyers_of_that_month(client, run, org):
+    client.force_login(org.analyst)
+
+    text = page(client, owner=org.rep.pk, **QUARTER)
+
+    # A first bought in January 2026 and again in March; B (December 2025) in February.
+    # The cohorts are the whole base's: the owner filter is not carried into the link.
+    march = "/clients/?cohort=2026-01&amp;bought=2026-03"
+    assert f'<a href="{march}">100' in text
+    assert client_names(client, march.replace("&amp;", "&")) == ["A"]
+    assert client_names(client, "/clients/?cohort=2026-01&bought=2026-02") == []
+    assert client_names(client, "/clients/?cohort=2025-12&bought=2026-02") == ["B"]
+    assert 'href="/clients/?cohort=2026-01"' in text

@@ -1,14 +1,10 @@
 /* The KPI dashboard's charts: Plotly (served by the app itself, no CDN) drawing the data
-   the server put in #dashboard-data, with labels in the page's language. Every chart has
-   its numbers as a table in the page already; this only adds the drawing, PNG export
-   (Plotly's own) and the click that opens the clients behind a bar or cell. */
+   the server put in #dashboard-data, with labels in the page's language, through
+   window.LavkaCharts (analytics_charts.js: PNG export, the click that opens the clients
+   or deals behind a bar, cell or flow). Every chart has its numbers as a table in the
+   page already. */
 (function () {
   "use strict";
-
-  function css(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name);
-    return (value && value.trim()) || fallback;
-  }
 
   function ready(fn) {
     if (document.readyState !== "loading") fn();
@@ -17,76 +13,22 @@
 
   ready(function () {
     var node = document.getElementById("dashboard-data");
-    if (!node || !window.Plotly) return;
+    var charts = window.LavkaCharts;
+    if (!node || !window.Plotly || !charts) return;
     var data = JSON.parse(node.textContent);
     var L = data.labels;
-    var accent = css("--accent", "#4f46e5");
-    var muted = css("--border-strong", "#c9c9cf");
-    var text = css("--text", "#18181b");
-    var good = css("--good", "#15803d");
-    var warn = css("--warn", "#b45309");
-    var risk = css("--risk", "#b91c1c");
-    var grid = css("--border", "#e4e4e7");
+    var c = charts.colours();
+    var accent = c.accent;
+    var muted = c.muted;
+    var good = c.good;
+    var warn = c.warn;
+    var risk = c.risk;
     var lang = document.documentElement.lang || "en";
     var number = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
-
-    function layout(extra) {
-      var base = {
-        paper_bgcolor: "rgba(0,0,0,0)",
-        plot_bgcolor: "rgba(0,0,0,0)",
-        font: { family: css("--font", "system-ui, sans-serif"), color: text, size: 12 },
-        margin: { l: 64, r: 16, t: 8, b: 56 },
-        xaxis: { gridcolor: grid, zerolinecolor: grid, automargin: true },
-        yaxis: { gridcolor: grid, zerolinecolor: grid, automargin: true },
-        separators: lang === "ru" ? ", " : ".,",
-        showlegend: false,
-        hoverlabel: { namelength: -1 },
-      };
-      Object.keys(extra || {}).forEach(function (key) {
-        if (typeof extra[key] === "object" && base[key] && !Array.isArray(extra[key])) {
-          base[key] = Object.assign({}, base[key], extra[key]);
-        } else {
-          base[key] = extra[key];
-        }
-      });
-      return base;
-    }
+    var byCustom = charts.byCustom;
 
     function draw(id, traces, extra, onClick) {
-      var el = document.getElementById("chart-" + id);
-      if (!el) return;
-      el.classList.add("is-drawn"); // gives the box its height before Plotly measures it
-      window.Plotly.newPlot(el, traces, layout(extra), {
-        responsive: true,
-        displaylogo: false,
-        locale: lang,
-        modeBarButtonsToRemove: ["lasso2d", "select2d"],
-        toImageButtonOptions: { format: "png", filename: "kpi-" + id, scale: 2 },
-      });
-      if (onClick) {
-        el.on("plotly_click", function (event) {
-          var point = event && event.points && event.points[0];
-          var url = point && onClick(point);
-          if (url) window.location.href = url;
-        });
-        el.classList.add("is-clickable");
-      }
-      var button = document.querySelector('[data-png="' + id + '"]');
-      if (button) {
-        button.hidden = false;
-        button.addEventListener("click", function () {
-          window.Plotly.downloadImage(el, {
-            format: "png",
-            filename: "kpi-" + id,
-            width: el.clientWidth || 800,
-            height: el.clientHeight || 400,
-          });
-        });
-      }
-    }
-
-    function byCustom(point) {
-      return point.customdata || (point.data && point.data.customdata && point.data.customdata[point.pointIndex]);
+      return charts.draw(id, traces, extra, onClick, { filename: "kpi-" + id });
     }
 
     // Revenue trend, the plan as a dashed line.
@@ -142,7 +84,7 @@
             text: matrix.map(function (row) { return row.map(function (c) { return c.label + ": " + number.format(c.clients); }); }),
             texttemplate: "%{text}",
             hovertemplate: "%{y}%{x}: %{z:,} " + L.clients + "<extra></extra>",
-            colorscale: [[0, css("--bg-muted", "#efeff1")], [1, accent]],
+            colorscale: [[0, c.subtle], [1, accent]],
             showscale: false,
           },
         ],
@@ -161,11 +103,13 @@
             type: "funnel",
             y: funnel.map(function (s) { return s.name; }),
             x: funnel.map(function (s) { return s.reached; }),
+            customdata: funnel.map(function (s) { return s.drill; }),
             marker: { color: accent },
             hovertemplate: "%{y}: %{x} " + L.deals + "<extra></extra>",
           },
         ],
-        { margin: { l: 120, r: 16, t: 8, b: 32 } }
+        { margin: { l: 120, r: 16, t: 8, b: 32 } },
+        byCustom
       );
     }
 
@@ -204,7 +148,7 @@
             text: clv.map(function (b) { return b.label; }),
             textposition: "none",
             customdata: clv.map(function (b) { return b.drill; }),
-            marker: { color: accent, line: { color: css("--surface", "#fff"), width: 1 } },
+            marker: { color: accent, line: { color: c.surface, width: 1 } },
             hovertemplate: L.clv + " %{text} " + data.currency + ": %{y:,} " + L.clients + "<extra></extra>",
           },
         ],
@@ -236,9 +180,9 @@
               return row;
             }),
             customdata: cohorts.map(function (r) {
-              return columns.map(function () { return r.drill; });
+              return columns.map(function (k) { return (r.cells[k] && r.cells[k].url) || ""; });
             }),
-            colorscale: [[0, css("--bg-muted", "#efeff1")], [1, accent]],
+            colorscale: [[0, c.subtle], [1, accent]],
             hovertemplate: L.cohort + ": %{y}<br>" + L.months_after + ": %{x}<br>" + L.retention + ": %{z:.1f}<extra></extra>",
             colorbar: { title: { text: L.retention } },
           },
@@ -267,11 +211,16 @@
       var target = [];
       var value = [];
       var links = [];
+      var nodeLinks = [];
       moves.forEach(function (f) {
-        source.push(node(f.before + " (" + L.before + ")"));
-        target.push(node(f.now + " (" + L.now + ")"));
+        var from = node(f.before + " (" + L.before + ")");
+        var to = node(f.now + " (" + L.now + ")");
+        source.push(from);
+        target.push(to);
         value.push(f.clients);
         links.push(f.drill);
+        nodeLinks[from] = f.left_drill; // everyone who left the segment
+        nodeLinks[to] = f.came_drill; // everyone who came into it
       });
       draw(
         "moves",
@@ -279,7 +228,7 @@
           {
             type: "sankey",
             arrangement: "snap",
-            node: { label: nodes, pad: 12, thickness: 14, color: accent },
+            node: { label: nodes, customdata: nodeLinks, pad: 12, thickness: 14, color: accent },
             link: { source: source, target: target, value: value, customdata: links, color: "rgba(79,70,229,0.25)" },
           },
         ],

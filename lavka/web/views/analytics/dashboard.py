@@ -9,6 +9,7 @@ drills into the client list behind it."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import importlib.resources
 from functools import cache
@@ -28,10 +29,14 @@ from django.views.decorators.http import require_GET
 from lavka.analytics.dashboard import (
     Dashboard,
     Figure,
+    Filters,
     filter_choices,
     filters_parse,
     kpi_dashboard,
     kpi_run,
+    month_day,
+    month_index,
+    month_key,
 )
 from lavka.analytics.engine.rfm import SEGMENT_LABELS, SEGMENTS
 from lavka.analytics.permissions import can_read_analytics
@@ -112,7 +117,20 @@ def _card(figure: Figure, currency: str, client_list: str) -> dict[str, Any]:
 SEGMENT_BY_LABEL = {str(SEGMENT_LABELS[s]): str(s) for s in SEGMENTS}
 
 
-def _cohort_rows(cohorts: dict[str, Any]) -> list[dict[str, Any]]:
+def _month_after(month: str, offset: int) -> str:
+    """ "2026-01" and 5 -> "2026-06"."""
+    return month_key(month_index(dt.date(int(month[:4]), int(month[5:7]), 1)) + offset)
+
+
+def _cohort_cell(month: str, offset: int, **extra: str) -> str:
+    """The client list's query for a cohort's clients who bought `offset` months after
+    their first purchase (`extra`: the breakdown's channel or tier)."""
+    return urlencode({"cohort": month, "bought": _month_after(month, offset), **extra})
+
+
+def _cohort_rows(cohorts: dict[str, Any], list_url: str) -> list[dict[str, Any]]:
+    """The whole base's cohorts (the report is computed for it, whatever the dashboard's
+    filters), each cell with the list of the cohort's clients who bought that month."""
     months = list(cohorts.get("months") or [])
     everyone = cohorts.get("all") or {}
     clients = list(everyone.get("clients") or [])
@@ -122,12 +140,19 @@ def _cohort_rows(cohorts: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for i, month in enumerate(months):
         values = retention[i] if i < len(retention) else []
+        shares = [None if not isinstance(v, int | float) else round(v * scale, 1) for v in values]
         rows.append(
             {
                 "month": str(month),
                 "clients": int(clients[i]) if i < len(clients) and clients[i] is not None else 0,
-                "retention": [
-                    None if not isinstance(v, int | float) else round(v * scale, 1) for v in values
+                "retention": shares,
+                "drill": f"{list_url}?{urlencode({'cohort': month})}",
+                "cells": [
+                    {
+                        "value": v,
+                        "url": None if v is None else f"{list_url}?{_cohort_cell(str(month), k)}",
+                    }
+                    for k, v in enumerate(shares)
                 ],
             }
         )
@@ -142,6 +167,7 @@ def _moves(request: AuthedRequest, board: Dashboard) -> dict[str, Any] | None:
         {
             "before": str(f.before),
             "now": str(f.now),
+            "before_code": SEGMENT_BY_LABEL.get(str(f.before), ""),
             "now_code": SEGMENT_BY_LABEL.get(str(f.now), ""),
             "clients": f.clients,
         }
@@ -152,6 +178,57 @@ def _moves(request: AuthedRequest, board: Dashboard) -> dict[str, Any] | None:
         "flows": flows,
         "stayed": moves.stayed,
         "new": moves.new,
+    }
+
+
+def _flow_drills(flow: dict[str, Any], list_url: str) -> dict[str, str]:
+    """The client lists behind a flow of the movement between segments (whole base, as
+    the movement is): the flow itself, everyone who left its "before" segment, everyone
+    who came into its "now" segment."""
+    before, now = flow["before_code"], flow["now_code"]
+    if not before or not now:
+        return {"drill": "", "left_drill": "", "came_drill": ""}
+    codes = [str(s) for s in SEGMENTS]
+
+    def others(code: str) -> str:
+        return ",".join(c for c in codes if c != code)
+
+    def url(**params: str) -> str:
+        return f"{list_url}?{urlencode(params)}"
+
+    return {
+        "drill": url(segment_before=before, segment=now),
+        "left_drill": url(segment_before=before, segment=others(before)),
+        "came_drill": url(segment_before=others(now), segment=now),
+    }
+
+
+def _funnel_drills(filters: Filters, stage_id: int) -> dict[str, str]:
+    """The deal list behind a stage of the funnel: the deals created in the period that
+    reached the stage (the bar), and the stage's open deals now, with the dashboard's
+    owner, team and tier. None with a segment filter: the deal list has no segment."""
+    if filters.segment is not None:
+        return {"drill": "", "open_drill": ""}
+    who = {
+        k: str(v)
+        for k, v in (
+            ("owner", filters.owner_id),
+            ("team", filters.team_id),
+            ("tier", filters.tier_id),
+        )
+        if v is not None
+    }
+    last_day = month_day(filters.end + 1) - dt.timedelta(days=1)
+    deals = reverse("sales:deals")
+    reached = {
+        "reached": str(stage_id),
+        "created_from": month_day(filters.start).isoformat(),
+        "created_to": last_day.isoformat(),
+        **who,
+    }
+    return {
+        "drill": f"{deals}?{urlencode(reached)}",
+        "open_drill": f"{deals}?{urlencode({'stage': str(stage_id), **who})}",
     }
 
 
@@ -186,7 +263,14 @@ def _chart_data(
         },
         "trend": [{**row, "drill": drill(bought=row["month"])} for row in board.trend],
         "funnel": [
-            {"name": s.name, "reached": s.reached, "amount": s.reached_amount, "open": s.open}
+            {
+                "name": s.name,
+                "reached": s.reached,
+                "amount": s.reached_amount,
+                "open": s.open,
+                "open_amount": s.open_amount,
+                **_funnel_drills(board.filters, s.stage_id),
+            }
             for s in board.funnel
         ],
         "matrix": [
@@ -221,13 +305,10 @@ def _chart_data(
             }
             for b in board.clv_bins
         ],
-        "cohorts": [{**row, "drill": drill(cohort=row["month"])} for row in cohorts],
+        "cohorts": cohorts,
         "moves": None
         if moves is None
-        else [
-            {**f, "drill": drill(segment=f["now_code"]) if f["now_code"] else ""}
-            for f in moves["flows"]
-        ],
+        else [{**f, **_flow_drills(f, list_url)} for f in moves["flows"]],
     }
 
 
@@ -372,8 +453,8 @@ def show_dashboard(request: AuthedRequest) -> HttpResponse:
     filters = filters_parse(request.GET, run=run)
     board = kpi_dashboard(viewer=request.user, run=run, filters=filters)
     moves = _moves(request, board)
-    cohorts = _cohort_rows(board.cohorts) if board.cohorts else []
     list_url = reverse("clients:list")
+    cohorts = _cohort_rows(board.cohorts, list_url) if board.cohorts else []
     data = _chart_data(board, moves, cohorts, list_url)
     export = request.GET.get("export", "")
     if export:
