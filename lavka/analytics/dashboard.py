@@ -86,6 +86,11 @@ def month_key(month: Month) -> str:
     return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
 
+def month_after(key: str, offset: int) -> str:
+    """ "2026-01" and 5 -> "2026-06" (a client-list month parameter `offset` months on)."""
+    return month_key(int(key[:4]) * 12 + int(key[5:7]) - 1 + offset)
+
+
 def month_label(month: Month) -> str:
     return f"{MONTH_NAMES_SHORT[month % 12]} {month // 12}"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -179,3 +181,55 @@ def test_before_the_first_recompute_the_pages_say_how_to_fill_them(client, org):
         assert response.status_code == 200
         assert "No scores yet" in response.content.decode()
         assert what in response.content.decode()
+
+
+def _names(http, url):
+    response = http.get(url)
+    assert response.status_code == 200
+    return re.findall(r"data-row-link>([^<]+)</a>", response.content.decode())
+
+
+def _chart(response):
+    text = response.content.decode()
+    start = text.index('<script id="cohorts-chart-data" type="application/json">')
+    body = text[start:].split(">", 1)[1].split("</script>")[0]
+    return json.loads(body)
+
+
+def test_the_cohort_heatmap_is_a_chart_whose_cells_open_the_cohort_s_buyers(client, computed, org):
+    client.force_login(org.analyst)
+
+    response = client.get(reverse("analytics:cohorts"))
+
+    text = response.content.decode()
+    chart = _chart(response)
+    assert 'id="chart-cohorts"' in text and 'data-png="cohorts"' in text
+    assert '<script src="/analytics/plotly.min.js" defer></script>' in text
+    assert chart["months"][0] == "2026-06"  # the latest cohort on top, as in the table
+    row = chart["months"].index("2026-01")
+    # Twice: first purchase in January, again in June (month 5); nobody in between.
+    assert chart["z"][row][:6] == [100.0, 0.0, 0.0, 0.0, 0.0, 100.0]
+    assert chart["text"][row][5] == "100\u00a0%"
+    june = "/clients/?cohort=2026-01&bought=2026-06"
+    assert chart["drill"][row][5] == june
+    assert f'<a href="{june.replace("&", "&amp;")}">100\u00a0%</a>' in text
+    assert _names(client, june) == ["Twice"]
+    assert _names(client, chart["drill"][row][1]) == []
+    august = chart["drill"][chart["months"].index("2025-07")][1]
+    assert _names(client, august) == ["Monthly", "Steady"]
+
+
+def test_a_cell_of_a_channel_or_tier_keeps_the_group(client, computed, org):
+    client.force_login(org.analyst)
+
+    web = _chart(client.get(reverse("analytics:cohorts"), {"by": "channel", "group": "web"}))
+    vip = _chart(
+        client.get(reverse("analytics:cohorts"), {"by": "tier", "group": str(computed.vip.pk)})
+    )
+
+    august = web["drill"][web["months"].index("2025-07")][1]
+    assert august == "/clients/?cohort=2025-07&bought=2025-08&source=web"
+    assert _names(client, august) == ["Monthly", "Steady"]
+    vip_august = vip["drill"][vip["months"].index("2025-07")][1]
+    assert vip_august == f"/clients/?cohort=2025-07&bought=2025-08&tier={computed.vip.pk}"
+    assert _names(client, vip_august) == ["Monthly"]

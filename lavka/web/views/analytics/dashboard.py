@@ -34,9 +34,8 @@ from lavka.analytics.dashboard import (
     filters_parse,
     kpi_dashboard,
     kpi_run,
+    month_after,
     month_day,
-    month_index,
-    month_key,
 )
 from lavka.analytics.engine.rfm import SEGMENT_LABELS, SEGMENTS
 from lavka.analytics.permissions import can_read_analytics
@@ -117,15 +116,10 @@ def _card(figure: Figure, currency: str, client_list: str) -> dict[str, Any]:
 SEGMENT_BY_LABEL = {str(SEGMENT_LABELS[s]): str(s) for s in SEGMENTS}
 
 
-def _month_after(month: str, offset: int) -> str:
-    """ "2026-01" and 5 -> "2026-06"."""
-    return month_key(month_index(dt.date(int(month[:4]), int(month[5:7]), 1)) + offset)
-
-
 def _cohort_cell(month: str, offset: int, **extra: str) -> str:
     """The client list's query for a cohort's clients who bought `offset` months after
     their first purchase (`extra`: the breakdown's channel or tier)."""
-    return urlencode({"cohort": month, "bought": _month_after(month, offset), **extra})
+    return urlencode({"cohort": month, "bought": month_after(month, offset), **extra})
 
 
 def _cohort_rows(cohorts: dict[str, Any], list_url: str) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from lavka.analytics.cohorts import BREAKDOWNS, Cohorts, WholeBaseOnly, cohorts_read
+from lavka.analytics.dashboard import month_after
 from lavka.analytics.engine.touch_effect import HORIZONS
 from lavka.analytics.permissions import can_read_analytics
 from lavka.analytics.selectors import run_current
@@ -88,6 +89,9 @@ def _heat(value: float | None, top: float) -> str:
 
 
 def _cohort_rows(report: Cohorts, group_index: int, measure: str) -> list[dict[str, Any]]:
+    """The heatmap's rows, the latest cohort first: each cell's text, colour strength,
+    value (for the chart) and the list of the cohort's clients who bought that month
+    (with the breakdown's channel or tier)."""
     group = report.groups[group_index]
     if measure == "retention":
         values = [list(row) for row in group.retention]
@@ -117,7 +121,16 @@ def _cohort_rows(report: Cohorts, group_index: int, measure: str) -> list[dict[s
             if not clients:  # nobody started then: no figure, not a zero
                 value = None
             text = _percent(value) if measure == "retention" else _amount(value, report.currency)
-            cells.append({"offset": k, "text": text, "heat": _heat(value, float(top or 0))})
+            bought = {"cohort": month, "bought": month_after(month, k), **extra}
+            cells.append(
+                {
+                    "offset": k,
+                    "text": text,
+                    "heat": _heat(value, float(top or 0)),
+                    "value": value,
+                    "drill": None if value is None else f"{list_url}?{urlencode(bought)}",
+                }
+            )
         rows.append(
             {
                 "month": month,
@@ -127,6 +140,44 @@ def _cohort_rows(report: Cohorts, group_index: int, measure: str) -> list[dict[s
             }
         )
     return list(reversed(rows))  # the latest cohort first
+
+
+def _cohort_chart(
+    rows: list[dict[str, Any]], width: int, measure: str, currency: str, filename: str
+) -> dict[str, Any]:
+    """What the Plotly heatmap draws: one row per cohort (as the table), one column per
+    month after the first purchase; retention in percent. The colour scale tops out at
+    the largest value after month 0, as the table's tint does."""
+    scale = 100.0 if measure == "retention" else 1.0
+    z: list[list[float | None]] = []
+    for row in rows:
+        values = [c["value"] for c in row["cells"]] + [None] * (width - len(row["cells"]))
+        z.append([None if v is None else round(v * scale, 2) for v in values])
+    later = [v for line in z for v in line[1:] if v is not None]
+    first = [line[0] for line in z if line and line[0]]
+    value_label = {
+        "retention": _("Bought, %"),
+        "revenue": _("Revenue, %(currency)s") % {"currency": currency},
+        "per_client": _("Revenue per client, %(currency)s") % {"currency": currency},
+    }[measure]
+    return {
+        "months": [r["month"] for r in rows],
+        "offsets": list(range(width)),
+        "z": z,
+        "top": max(later, default=0.0) or max(first, default=0.0),
+        "text": [
+            [c["text"] or "—" for c in r["cells"]] + ["—"] * (width - len(r["cells"])) for r in rows
+        ],
+        "drill": [
+            [c["drill"] or "" for c in r["cells"]] + [""] * (width - len(r["cells"])) for r in rows
+        ],
+        "filename": filename,
+        "labels": {
+            "cohort": _("Cohort (month of first purchase)"),
+            "offset": _("Months after the first purchase"),
+            "value": value_label,
+        },
+    }
 
 
 @login_required
@@ -189,6 +240,8 @@ def cohorts(request: AuthedRequest) -> HttpResponse:
         ],
         csv_url=f"?{urlencode({'by': by, 'export': 'csv'})}",
         client_list=reverse("clients:list"),
+        chart=_cohort_chart(rows, width, measure, report.currency, f"cohorts-{by}-{measure}"),
+        plotly_url=reverse("analytics:plotly_js"),
     )
     return render(request, "web/analytics/cohorts.html", context)
 
