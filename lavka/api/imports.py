@@ -1,5 +1,5 @@
-"""Imports API: upload a client file, map its columns, preview, dry-run, start, follow
-the run and read its row errors. The same services as the import wizard."""
+"""Imports API: upload a client, order or lead file, map its columns, preview, dry-run,
+start, follow the run and read its row errors. The same services as the import wizard."""
 
 import datetime as dt
 from typing import Any, Literal
@@ -123,9 +123,10 @@ def _run_out(run: Any) -> Any:
 def upload_import(
     request: HttpRequest,
     file: UploadedFile = File(...),  # noqa: B008
-    target: Literal["clients", "orders"] = "clients",
+    target: Literal["clients", "orders", "leads"] = "clients",
 ) -> Any:
-    """Upload a file to import; `target=orders` for order lines (the purchase history)."""
+    """Upload a file to import; `target=orders` for order lines (the purchase history),
+    `target=leads` for leads."""
     if (file.size or 0) > MAX_FILE_BYTES:
         raise ImportFileUnreadable(file_too_big_message())
     try:
@@ -145,7 +146,7 @@ def upload_import(
     "/imports/mappings", response=list[SavedMappingOut], operation_id="list_import_mappings"
 )
 def list_import_mappings(
-    request: HttpRequest, target: Literal["clients", "orders"] = "clients"
+    request: HttpRequest, target: Literal["clients", "orders", "leads"] = "clients"
 ) -> Any:
     return list(saved_mappings(viewer=request.user, target=target))
 

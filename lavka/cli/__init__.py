@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from lavka.cli import analytics, check, orders, servers, transfer, users
+from lavka.cli import analytics, check, leads, orders, servers, transfer, users
 from lavka.cli.base import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -30,6 +30,7 @@ __all__ = [
     "analytics",
     "check",
     "cli",
+    "leads",
     "main",
     "orders",
     "servers",

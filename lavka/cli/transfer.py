@@ -32,7 +32,7 @@ def mapping_resolve(
     mapping_ref: str, header: list[str], actor: Any, target: str = "clients"
 ) -> dict[str, str]:
     """The mapping `mapping_ref` names: a JSON file {column header: field}, or the name
-    of a mapping saved for `target` (clients or orders)."""
+    of a mapping saved for `target` (clients, orders or leads)."""
     from lavka.imports.selectors import saved_mapping_find
     from lavka.imports.services import mapping_from_saved
 
@@ -100,7 +100,7 @@ def import_workers() -> int:
     return max(0, min(4, os.cpu_count() or 1))
 
 
-@cli.group(name="import", epilog=EPILOG, short_help="Import clients or orders from a file.")
+@cli.group(name="import", epilog=EPILOG, short_help="Import clients, orders or leads from a file.")
 def import_group() -> None:
     """Import records from CSV, XLSX or vCard files."""
 

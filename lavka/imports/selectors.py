@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from lavka.core.errors import NotFound
 from lavka.identity.access import Capability, has_capability
 from lavka.imports.models import ImportRowError, ImportRun, SavedMapping
+from lavka.imports.targets import import_target
 
 
 def import_runs_visible_to(viewer: Any) -> QuerySet[ImportRun]:
@@ -53,6 +54,9 @@ def import_preview(*, viewer: Any, run: ImportRun, limit: int = 20) -> dict[str,
     from lavka.imports.engine import RowCleaner, column_fields, run_table
 
     import_run_get(viewer=viewer, run_id=run.pk)
+    registered = import_target(run.target)
+    if registered is not None:
+        return registered.preview(viewer=viewer, run=run, limit=limit)
     if run.target == "orders":
         return _orders_preview(run, limit)
     table = run_table(run)

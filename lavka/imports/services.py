@@ -32,6 +32,7 @@ from lavka.imports.models import ImportRun, SavedMapping
 from lavka.imports.orders import mapping_problems, orders_import_execute
 from lavka.imports.orders_fields import ORDER_IMPORTED_FIELDS, order_auto_map
 from lavka.imports.readers import FileProblem, open_table
+from lavka.imports.targets import import_target
 from lavka.jobs.models import Job
 from lavka.jobs.queue import enqueue_on_commit
 from lavka.jobs.services import job_create
@@ -41,11 +42,19 @@ MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_BULK_ITEMS = 1000
 
 
-TARGETS = ("clients", "orders")
+TARGETS = ("clients", "orders")  # built in; others are registered (targets.py)
+
+
+def target_known(target: str) -> bool:
+    return target in TARGETS or import_target(target) is not None
 
 
 def _require_importer(actor: Any, target: str = "clients") -> None:
-    if target == "orders":
+    registered = import_target(target)
+    if registered is not None:
+        if not registered.can_import(actor):
+            raise NotPermitted(action="import", resource=registered.resource)
+    elif target == "orders":
         if not can_create_sales_record(actor):
             raise NotPermitted(action="import", resource="order")
     elif not can_create_client(actor):
@@ -54,10 +63,16 @@ def _require_importer(actor: Any, target: str = "clients") -> None:
 
 def target_fields(target: str) -> list[str]:
     """The fields a column can be mapped to for an import of `target`."""
+    registered = import_target(target)
+    if registered is not None:
+        return registered.fields
     return ORDER_IMPORTED_FIELDS if target == "orders" else IMPORTED_FIELDS
 
 
 def _auto_map(target: str, header: list[str]) -> dict[str, str]:
+    registered = import_target(target)
+    if registered is not None:
+        return {str(i): f for i, f in registered.auto_map(header).items()}
     if target == "orders":
         return {str(i): f for i, f in order_auto_map(header).items()}
     return {str(i): f for i, f in auto_map(header).items() if f in IMPORTED_FIELDS}
@@ -83,11 +98,12 @@ def import_upload(
     """Store an uploaded file (from `chunks`, or a copy of `source`) and check it can be
     read; raise FileProblem with the reason when it cannot (also when it is larger than
     `max_bytes`; None: no limit, for local files on the command line). The columns are
-    pre-mapped from the header names. `target`: "clients" or "orders". Without
+    pre-mapped from the header names. `target`: "clients", "orders" or a registered
+    one ("leads"). Without
     `read_all` (the command line, which imports right away), a CSV file is not read
     through now: its lines are only counted, and a broken line stops the import when
     it is reached."""
-    if target not in TARGETS:
+    if not target_known(target):
         raise ValidationFailed(fields={"target": [_("Unknown kind of import.")]})
     _require_importer(actor, target)
     if size is None and source is not None:
@@ -244,6 +260,25 @@ def import_set_mapping(
     return run
 
 
+@transaction.atomic
+def import_set_options(*, actor: Any, run: ImportRun, options: dict[str, Any]) -> ImportRun:
+    """Set the run's import-wide choices before it starts (a lead import's campaign for
+    every new lead), as its target cleans them (ValidationFailed per option)."""
+    _check_run(actor, run)
+    if run.status not in (ImportRun.Status.UPLOADED, ImportRun.Status.MAPPED):
+        raise ValidationFailed(fields={"options": [_("This import has already started.")]})
+    registered = import_target(run.target)
+    if registered is None or registered.options_clean is None:
+        raise ValidationFailed(fields={"options": [_("This kind of import has no options.")]})
+    cleaned = registered.options_clean(options)
+    changes = {k: [run.options.get(k), v] for k, v in cleaned.items() if run.options.get(k) != v}
+    if changes:
+        run.options = {**run.options, **cleaned}
+        run.save(update_fields=["options"])
+        audit_record(action=Action.UPDATE, subject=run, actor=actor, changes=changes)
+    return run
+
+
 def mapping_from_saved(
     saved: SavedMapping | dict[str, str], header: list[str], target: str | None = None
 ) -> dict[str, str]:
@@ -264,9 +299,12 @@ def mapping_from_saved(
 def _start_job(*, actor: Any, run: ImportRun, dry_run: bool, title: str) -> Job:
     from lavka.imports.tasks import import_run_task
 
+    registered = import_target(run.target)
     job = job_create(
         actor=actor,
-        kind="orders.import" if run.target == "orders" else "clients.import",
+        kind=registered.job_kind
+        if registered is not None
+        else ("orders.import" if run.target == "orders" else "clients.import"),
         title=title,
         params={"run_id": run.pk, "dry_run": dry_run},
     )
@@ -278,6 +316,15 @@ def _start_job(*, actor: Any, run: ImportRun, dry_run: bool, title: str) -> Job:
 
 
 def _require_mapping(run: ImportRun) -> None:
+    registered = import_target(run.target)
+    if registered is not None:
+        allowed = set(registered.fields)
+        problems = registered.mapping_problems(
+            {f for f in (run.mapping or {}).values() if f in allowed}
+        )
+        if problems:
+            raise ValidationFailed(fields={"mapping": problems})
+        return
     if run.target == "orders":
         fields = {f for f in (run.mapping or {}).values() if f in ORDER_IMPORTED_FIELDS}
         problems = mapping_problems(fields)
@@ -366,8 +413,13 @@ def import_run_in_process(
     """Run the import here and now (the command line), not as a background job."""
     _check_run(actor, run)
     _require_mapping(run)
+    registered = import_target(run.target)
     try:
         with users_language(actor):
+            if registered is not None:
+                return registered.execute(
+                    run=run, actor=actor, dry_run=dry_run, progress=progress, workers=workers
+                )
             if run.target == "orders":
                 return orders_import_execute(
                     run=run, actor=actor, dry_run=dry_run, progress=progress, workers=workers
@@ -386,8 +438,12 @@ def import_run_for_job(job: Job, progress: Any) -> dict[str, Any]:
     run = ImportRun.objects.select_related("created_by").get(pk=job.params["run_id"])
     dry_run = bool(job.params.get("dry_run"))
     actor = job.started_by
+    registered = import_target(run.target)
     try:
-        execute = orders_import_execute if run.target == "orders" else import_execute
+        if registered is not None:
+            execute = registered.execute
+        else:
+            execute = orders_import_execute if run.target == "orders" else import_execute
         with users_language(actor):
             result = execute(
                 run=run,
@@ -400,6 +456,11 @@ def import_run_for_job(job: Job, progress: Any) -> dict[str, Any]:
             ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.FAILED)
         raise
     counts = result["counts"]
+    if registered is not None:
+        with users_language(actor):
+            result["message"] = registered.message(counts)
+        result["run_id"] = run.pk
+        return result
     if run.target == "orders":
         result["message"] = orders_message(counts)
         result["run_id"] = run.pk

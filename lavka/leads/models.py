@@ -111,6 +111,8 @@ class Lead(OwnedModel, SoftDeleteModel, VersionedModel):
     utm_medium = models.CharField("utm_medium", max_length=100, blank=True)
     utm_campaign = models.CharField("utm_campaign", max_length=100, blank=True)
     page_url = models.CharField(_("page"), max_length=500, blank=True)
+    # The lead's id in the system a file came from: a re-import finds the lead by it.
+    external_id = models.CharField(_("external ID"), max_length=100, blank=True)
     # Case-folded names, email and phone digits (see search_text_of): what search matches.
     search_text = models.TextField(default="", blank=True, editable=False)
     status = models.CharField(
@@ -163,6 +165,22 @@ class Lead(OwnedModel, SoftDeleteModel, VersionedModel):
             ),
             models.Index(fields=["team", "status"], name="lead_team_status_idx"),
             models.Index(fields=["created_at", "id"], name="lead_created_idx"),
+            # What an import matches a row on, among live leads.
+            models.Index(
+                fields=["external_id"],
+                name="lead_external_id_idx",
+                condition=Q(deleted_at__isnull=True) & ~Q(external_id=""),
+            ),
+            models.Index(
+                fields=["email"],
+                name="lead_email_idx",
+                condition=Q(deleted_at__isnull=True) & ~Q(email=""),
+            ),
+            models.Index(
+                fields=["phone"],
+                name="lead_phone_idx",
+                condition=Q(deleted_at__isnull=True) & ~Q(phone=""),
+            ),
         ]
 
     def __str__(self) -> str:

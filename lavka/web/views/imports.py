@@ -1,5 +1,6 @@
 """Import wizard (upload, map columns, preview, dry run, import with live progress, the
-row-error report) and exports of any filtered client list to CSV or XLSX."""
+row-error report) for clients, orders and leads, and exports of any filtered client
+list to CSV or XLSX."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -35,11 +36,14 @@ from lavka.imports.services import (
     import_dry_run,
     import_resume,
     import_set_mapping,
+    import_set_options,
     import_start,
     import_upload,
     mapping_from_saved,
 )
 from lavka.jobs.selectors import job_get
+from lavka.leads.import_fields import lead_field_choices
+from lavka.leads.permissions import can_create_lead
 from lavka.sales.permissions import can_create_sales_record
 from lavka.web.requests import AuthedRequest
 
@@ -50,6 +54,8 @@ ERRORS_SHOWN = 500
 def _field_choices(target: str = "clients") -> list[tuple[str, str]]:
     if target == "orders":
         return order_field_choices()
+    if target == "leads":
+        return lead_field_choices()
     return [(name, str(CLIENT_FIELDS[name][0])) for name in engine.IMPORTED_FIELDS]
 
 
@@ -64,10 +70,47 @@ def new_orders_import(request: AuthedRequest) -> HttpResponse:
     return _new_import(request, "orders")
 
 
+@login_required
+def new_leads_import(request: AuthedRequest) -> HttpResponse:
+    """Upload a file of leads (an exhibition's visitors, another CRM's export)."""
+    return _new_import(request, "leads")
+
+
+def _wizard(target: str) -> dict[str, str]:
+    """Where the wizard of `target` starts and the list its records land in."""
+    if target == "orders":
+        return {
+            "url": reverse("imports:orders"),
+            "title": _("Import orders"),
+            "list_url": reverse("sales:orders"),
+            "list_label": _("Go to orders"),
+            "list_testid": "go-to-orders",
+        }
+    if target == "leads":
+        return {
+            "url": reverse("imports:leads"),
+            "title": _("Import leads"),
+            "list_url": reverse("leads:list"),
+            "list_label": _("Go to leads"),
+            "list_testid": "go-to-leads",
+        }
+    return {
+        "url": reverse("imports:new"),
+        "title": _("Import"),
+        "list_url": reverse("clients:list"),
+        "list_label": _("Go to clients"),
+        "list_testid": "go-to-clients",
+    }
+
+
 def _new_import(request: AuthedRequest, target: str) -> HttpResponse:
     if target == "orders":
         if not can_create_sales_record(request.user):
             raise NotPermitted(action="import", resource="order")
+        request.nav_section = "sales"  # type: ignore[attr-defined]
+    elif target == "leads":
+        if not can_create_lead(request.user):
+            raise NotPermitted(action="import", resource="lead")
         request.nav_section = "sales"  # type: ignore[attr-defined]
     elif not can_create_client(request.user):
         raise NotPermitted(action="import", resource="client")
@@ -100,6 +143,7 @@ def _new_import(request: AuthedRequest, target: str) -> HttpResponse:
             "runs": runs,
             "max_mb": MAX_FILE_BYTES // (1024 * 1024),
             "target": target,
+            "wizard": _wizard(target),
         },
         status=422 if error else 200,
     )
@@ -120,18 +164,26 @@ def map_columns(request: AuthedRequest, run_id: int) -> HttpResponse:
         saved = next((m for m in saved_all if str(m.pk) == chosen), None)
         if saved is not None:
             mapping = mapping_from_saved(saved, header)
+    campaign = str(run.options.get("campaign", ""))
     if request.method == "POST":
         mapping = {str(i): request.POST.get(f"col-{i}", "") for i in range(len(header))}
+        if run.target == "leads":
+            campaign = request.POST.get("campaign", "")
+            try:
+                import_set_options(actor=request.user, run=run, options={"campaign": campaign})
+            except ValidationFailed as exc:
+                errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
         try:
-            import_set_mapping(
-                actor=request.user,
-                run=run,
-                mapping=mapping,
-                save_as=request.POST.get("save_as", ""),
-            )
+            if not errors:
+                import_set_mapping(
+                    actor=request.user,
+                    run=run,
+                    mapping=mapping,
+                    save_as=request.POST.get("save_as", ""),
+                )
         except ValidationFailed as exc:
             errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
-        else:
+        if not errors:
             return redirect("imports:preview", run_id=run.pk)
     columns = [
         {
@@ -152,6 +204,9 @@ def map_columns(request: AuthedRequest, run_id: int) -> HttpResponse:
             "saved_all": saved_all,
             "chosen": chosen,
             "save_errors": errors.get("save_as", []),
+            "campaign": campaign,
+            "campaign_errors": errors.get("campaign", []),
+            "wizard": _wizard(run.target),
         },
         status=422 if errors else 200,
     )
@@ -172,7 +227,9 @@ def preview_import(request: AuthedRequest, run_id: int) -> HttpResponse:
         for i, name in enumerate(preview["header"])
     ]
     return render(
-        request, "web/imports/preview.html", {"run": run, "preview": preview, "header": header}
+        request,
+        "web/imports/preview.html",
+        {"run": run, "preview": preview, "header": header, "wizard": _wizard(run.target)},
     )
 
 
@@ -212,6 +269,7 @@ def show_import(request: AuthedRequest, run_id: int) -> HttpResponse:
         "is_dry_run": bool((run.counts or {}).get("dry_run")),
         "can_resume": import_can_resume(run),
         "live": job is not None and not job.is_finished,
+        "wizard": _wizard(run.target),
     }
     template = (
         "web/imports/_run.html" if request.headers.get("HX-Request") else ("web/imports/show.html")
@@ -220,12 +278,21 @@ def show_import(request: AuthedRequest, run_id: int) -> HttpResponse:
 
 
 def _section(request: AuthedRequest, run: ImportRun) -> None:
-    """An order import belongs to the sales area of the navigation."""
-    if run.target == "orders":
+    """Order and lead imports belong to the sales area of the navigation."""
+    if run.target in ("orders", "leads"):
         request.nav_section = "sales"  # type: ignore[attr-defined]
 
 
 def _count_labels(run: ImportRun) -> list[tuple[str, str]]:
+    if run.target == "leads":
+        return [
+            ("created", _("Created")),
+            ("updated", _("Updated")),
+            ("unchanged", _("Unchanged")),
+            ("duplicates", _("Duplicates")),
+            ("client_matches", _("Like existing clients")),
+            ("rejected", _("Rejected")),
+        ]
     if run.target != "orders":
         return [
             ("created", _("Created")),
@@ -304,6 +371,7 @@ def download_export(request: AuthedRequest, job_id: int) -> FileResponse:
 urlpatterns: list[Any] = [
     path("imports/", new_import, name="new"),
     path("imports/orders/", new_orders_import, name="orders"),
+    path("imports/leads/", new_leads_import, name="leads"),
     path("imports/<int:run_id>/mapping/", map_columns, name="mapping"),
     path("imports/<int:run_id>/preview/", preview_import, name="preview"),
     path("imports/<int:run_id>/run/", run_import, name="run"),
