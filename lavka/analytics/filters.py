@@ -8,7 +8,8 @@ separated by commas; `clv_min`/`clv_max` (reporting currency), `leave_min`/`leav
 (probability of leaving, percent 0-100), `next_from`/`next_to` (next purchase date,
 YYYY-MM-DD), `cohort` (month of the first purchase, YYYY-MM), `bought` (a month in
 which the client made a purchase, YYYY-MM: the buyers behind a month's revenue),
-`source` (the client's acquisition channel, case ignored), `due_category` (a product
+`source` (the client's acquisition channel, case and outer spaces ignored, as the
+economics report groups channels), `due_category` (a product
 category the client is due to buy, from the buying report's insights) and
 `segment_before` (RFM segment codes in the run the current one's movement between
 segments is counted from: with `segment`, the clients behind one flow). Sorts: `clv`, `leave`,
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower, Trim
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -246,7 +248,8 @@ def scores_filter(
     applied = _applied(parsed)
     clients = queryset
     if parsed.get("source") is not None:
-        clients = clients.filter(source__iexact=parsed["source"])
+        channel = Lower(Trim("source"))
+        clients = clients.alias(channel=channel).filter(channel=parsed["source"].lower())
     if parsed.get("bought") is not None:
         clients = clients.filter(_bought_in(parsed["bought"]))
     score_given = any(k in parsed for k in SCORE_PARAMS)

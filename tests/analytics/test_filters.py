@@ -449,5 +449,10 @@ def test_cohort_and_bought_keep_the_cohort_s_buyers_of_a_later_month(org, base):
     assert names(org.admin, {"cohort": "2025-01", "bought": "2026-06"}) == ["Delta"]
 
 
-def test_source_ignores_case(org, base):
-    assert names(org.admin, {"source": "Exhibition"}) == ["Bravo"]
+def test_source_ignores_case_and_outer_spaces(org, base):
+    # As the economics report groups channels: "Exhibition " is the same channel.
+    base.delta.source = "Exhibition "
+    base.delta.save(update_fields=["source"])
+
+    assert names(org.admin, {"source": "Exhibition"}) == ["Bravo", "Delta"]
+    assert names(org.admin, {"source": " exhibition"}) == ["Bravo", "Delta"]
