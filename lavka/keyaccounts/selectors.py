@@ -35,7 +35,11 @@ from lavka.keyaccounts.models import (
     StageChange,
     Stakeholder,
 )
-from lavka.keyaccounts.permissions import can_read_key_accounts
+from lavka.keyaccounts.permissions import (
+    can_read_key_account,
+    can_read_key_accounts,
+    can_write_key_accounts,
+)
 from lavka.sales.models import Deal, Stage
 from lavka.sales.selectors.deals import deals_visible_to
 
@@ -69,6 +73,20 @@ def key_account_for_client(*, viewer: Any, client_id: int) -> KeyAccount | None:
         .filter(client_id=client_id)
         .first()
     )
+
+
+def key_account_for_card(*, viewer: Any, client_id: int) -> tuple[KeyAccount | None, bool]:
+    """For the card of a client the viewer reads: the client's key account when the
+    viewer may see it, and whether the viewer may make the client one (it is none yet,
+    whoever's it would be, and they write key accounts). One query."""
+    account = (
+        KeyAccount.objects.select_related("client", "owner", "stage")
+        .filter(client_id=client_id, client__deleted_at__isnull=True)
+        .first()
+    )
+    if account is None:
+        return None, can_write_key_accounts(viewer)
+    return (account if can_read_key_account(viewer, account) else None), False
 
 
 def key_account_list(*, viewer: Any, query: str = "") -> QuerySet[KeyAccount]:

@@ -36,7 +36,7 @@ from lavka.clients.selectors.timeline import (
 )
 from lavka.clients.services import client_create, client_delete, client_update
 from lavka.core.errors import DomainError, ValidationFailed
-from lavka.keyaccounts.selectors import key_account_for_client
+from lavka.keyaccounts.selectors import key_account_for_card
 from lavka.web.errors import form_errors_from
 from lavka.web.forms import ClientForm
 from lavka.web.requests import AuthedRequest
@@ -457,6 +457,9 @@ def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = card.client
     # The client's own history and that of every client merged into it.
     history = client_history(viewer=request.user, client=client)[:30]
+    key_account, can_make_key_account = key_account_for_card(
+        viewer=request.user, client_id=client.pk
+    )
     return render(
         request,
         "web/clients/detail.html",
@@ -470,7 +473,8 @@ def show_client(request: AuthedRequest, client_id: int) -> HttpResponse:
             "analytics_scores": client_scores(
                 viewer=request.user, client=client, with_insight=True
             ),
-            "key_account": key_account_for_client(viewer=request.user, client_id=client.pk),
+            "key_account": key_account,
+            "can_make_key_account": can_make_key_account,
         },
     )
 
