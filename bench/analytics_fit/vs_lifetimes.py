@@ -14,9 +14,11 @@ then times on the same in-memory transactions:
   `conditional_probability_alive`, `conditional_expected_number_of_purchases_up_to_time`
   for 30/90/365 days and `customer_lifetime_value(time=12, discount_rate=0.01, freq="D")`.
 
-Lavka runs three times (the fastest and the first run are printed), `lifetimes` once.
-Prints each side's step times, the ratio of the totals and the largest relative
-difference between the fitted parameters (the issue asks for >= 20x and 1e-3).
+Lavka runs three times and `lifetimes` `--lifetimes-runs` times (default 2) in the same
+process; each side's first run and fastest run are printed, and two ratios: fastest
+against fastest (`ratio`) and first against first (`ratio_first_runs`). Prints each
+side's step times and the largest relative difference between the fitted parameters
+(the issue asks for >= 20x and 1e-3).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--lifetimes-runs", type=int, default=2)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -113,7 +116,10 @@ def main() -> None:
     totals = [sum(runs[i]["seconds"] for runs in steps.values()) for i in range(3)]
     fastest = totals.index(min(totals))
     ours = {name: runs[fastest]["seconds"] for name, runs in steps.items()}
-    theirs = lifetimes_side(client_id, dates, amount)
+    their_runs = [lifetimes_side(client_id, dates, amount) for _ in range(args.lifetimes_runs)]
+    their_totals = [sum(run["times"].values()) for run in their_runs]
+    theirs = their_runs[their_totals.index(min(their_totals))]
+    their_first_total = their_totals[0]
 
     mine = {
         "r": purchases.r,
@@ -138,10 +144,11 @@ def main() -> None:
                 "lavka_total": round(total_ours, 3),
                 "lavka_first_run_seconds": {k: round(v, 3) for k, v in first.items()},
                 "lavka_first_run_total": round(sum(first.values()), 3),
-                "ratio_to_first_run": round(total_theirs / sum(first.values()), 1),
                 "lifetimes_seconds": {k: round(v, 3) for k, v in theirs["times"].items()},
                 "lifetimes_total": round(total_theirs, 3),
+                "lifetimes_run_totals": [round(t, 3) for t in their_totals],
                 "ratio": round(total_theirs / total_ours, 1),
+                "ratio_first_runs": round(their_first_total / sum(first.values()), 1),
                 "lavka_params": {k: round(v, 6) for k, v in mine.items()},
                 "lifetimes_params": {k: round(v, 6) for k, v in theirs["params"].items()},
                 "largest_relative_difference": max(differences.values()),
