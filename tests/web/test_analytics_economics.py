@@ -3,7 +3,9 @@ who may change what."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from decimal import Decimal
 
@@ -300,3 +302,67 @@ def test_a_base_that_hardly_ever_leaves_is_told_the_rise_is_smaller(client, simu
 
     claim = re.search(r'<li data-claim="simulation">(.*?)</li>', text, re.S).group(1)
     assert "Clients already stay after 99.99% of purchases, so the rise is smaller" in claim
+
+
+def _names(http, url):
+    response = http.get(url.replace("&amp;", "&"))
+    assert response.status_code == 200
+    return re.findall(r"data-row-link>([^<]+)</a>", response.content.decode())
+
+
+def _csv_rows(response):
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_the_figures_open_the_clients_behind_them(client, run, org):
+    from lavka.analytics.models import ClientScore
+    from lavka.clients.models import Client
+
+    client.force_login(org.analyst)
+
+    text = client.get(URL).content.decode()
+
+    # Acquisition by month: the month's (and channel's) new clients. B's source is
+    # "Ads " and still counts for ads, as the report groups channels.
+    links = dict(
+        re.findall(r'<a href="(/clients/\?[^"]+)" data-testid="cac-new-clients">(\d+)</a>', text)
+    )
+    assert links == {
+        "/clients/?cohort=2026-03&amp;source=ads": "1",
+        "/clients/?cohort=2025-08&amp;source=ads": "1",
+        "/clients/?cohort=2025-08": "2",
+    }
+    assert _names(client, "/clients/?cohort=2026-03&source=ads") == ["B"]
+    assert _names(client, "/clients/?cohort=2025-08&source=ads") == ["A"]
+    assert _names(client, "/clients/?cohort=2025-08") == ["A", "C"]
+    # Two months of costs: the CAC's clients are the table's rows.
+    assert 'data-testid="cac-clients"' not in text and 'href="#cac-month-title"' in text
+    # The cost of loss opens the lost clients.
+    lost = ClientScore.objects.filter(run=run, stage=5).values("client_id")
+    expected = sorted(Client.objects.filter(pk__in=lost).values_list("name", flat=True))
+    assert len(expected) == 2
+    assert '<a href="/clients/?stage=lost" data-testid="loss-clients">' in text
+    assert _names(client, "/clients/?stage=lost") == expected
+    assert 'id="chart-payback"' in text and 'data-png="payback"' in text
+
+
+def test_each_table_exports_as_csv(client, run, org):
+    client.force_login(org.analyst)
+
+    stages = _csv_rows(client.get(URL, {"export": "stages.csv"}))
+    channels = _csv_rows(client.get(URL, {"export": "channels.csv"}))
+    cac = _csv_rows(client.get(URL, {"export": "cac.csv"}))
+    payback = _csv_rows(client.get(URL, {"export": "payback.csv"}))
+
+    assert stages[0] == ["Stage", "Clients", "Share", "Average length, days"]
+    assert stages[2] == ["active", "3", "0.4286", "309.0"]
+    assert stages[5] == ["lapsed", "2", "0.2857", "319.5"]
+    assert channels[0] == ["Channel", "Costs", "New clients", "CAC", "Payback month", "Currency"]
+    assert channels[1] == ["ads", "900.0", "2", "450.0", "2", "RUB"]
+    assert cac[0] == ["Month", "Channel", "Costs", "New clients", "CAC", "Currency"]
+    assert ["2025-08", "", "450.0", "2", "225.0", "RUB"] in cac
+    assert ["2026-03", "ads", "600.0", "1", "600.0", "RUB"] in cac
+    assert payback[0] == ["Month of life", "Margin earned per client", "Currency"]
+    assert payback[14] == ["14", "615.48", "RUB"]
+    assert client.get(URL, {"export": "nope.csv"}).status_code == 404

@@ -8,7 +8,9 @@ are company-wide."""
 
 from __future__ import annotations
 
+import csv
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -251,6 +253,8 @@ def _page(
             stages, loss = stages_visible_to(viewer=viewer, run=run)
     top = max((s["clients"] for s in stages), default=0) or 1
     clients_url = reverse("clients:list")
+    if report is not None and request.GET.get("export"):
+        return _csv(request.GET["export"], report, stages, run.currency if run else "")
     rows = [
         {
             **s,
@@ -274,6 +278,9 @@ def _page(
         "stages": rows,
         "stages_total": sum(s["clients"] for s in stages),
         "loss": loss,
+        "loss_url": f"{clients_url}?stage=lost",
+        "cac_by_month": _cac_rows(report, clients_url) if report else [],
+        "acquired_url": _acquired_url(report, clients_url) if report else "",
         "claims": _claims(report) if report else None,
         "costs": cost_list(viewer=viewer),
         "can_enter": can_enter,
@@ -309,6 +316,95 @@ def _page(
         }
         context["plotly_url"] = reverse("analytics:plotly_js")
     return render(request, "web/analytics/economics.html", context, status=status)
+
+
+def _cac_rows(report: dict[str, Any], clients_url: str) -> list[dict[str, Any]]:
+    """The acquisition cost by month and channel, each with the list of the clients
+    counted as new in it: first purchase in that month (and from that channel)."""
+    rows = []
+    for row in report.get("cac_by_month") or []:
+        query = {"cohort": row["month"], **({"source": row["channel"]} if row["channel"] else {})}
+        rows.append({**row, "url": f"{clients_url}?{urlencode(query)}"})
+    return rows
+
+
+def _acquired_url(report: dict[str, Any], clients_url: str) -> str:
+    """The clients the CAC is divided by, when they are one month's new clients (with
+    several months of costs, each month's row of the table below opens its own)."""
+    months = (report.get("acquisition") or {}).get("months") or []
+    return f"{clients_url}?{urlencode({'cohort': months[0]})}" if len(months) == 1 else ""
+
+
+EXPORTS = ("stages", "payback", "channels", "cac")
+
+
+def _csv(
+    name: str, report: dict[str, Any], stages: list[dict[str, Any]], currency: str
+) -> HttpResponse:
+    """`?export=<name>.csv`: a table of the page as CSV (numbers only, and names that
+    a spreadsheet could take for a formula get a leading quote)."""
+    name = name.removesuffix(".csv")
+    if name not in EXPORTS:
+        raise Http404
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="economics-{name}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+
+    def text(value: Any) -> Any:
+        return (
+            "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+        )
+
+    def blank(value: Any) -> Any:
+        return "" if value is None else value
+
+    if name == "stages":
+        writer.writerow([_("Stage"), _("Clients"), _("Share"), _("Average length, days")])
+        for s in stages:
+            writer.writerow(
+                [
+                    str(STAGE_LABELS[s["code"]]),
+                    s["clients"],
+                    round(s["share"], 4),
+                    blank(s["average_days"]),
+                ]
+            )
+    elif name == "payback":
+        writer.writerow([_("Month of life"), _("Margin earned per client"), _("Currency")])
+        for month, value in enumerate((report.get("payback") or {}).get("curve") or [], start=1):
+            writer.writerow([month, blank(value), currency])
+    elif name == "channels":
+        writer.writerow(
+            [_("Channel"), _("Costs"), _("New clients"), "CAC", _("Payback month"), _("Currency")]
+        )
+        for c in report.get("channels") or []:
+            writer.writerow(
+                [
+                    text(c["channel"]),
+                    blank(c["cost"]),
+                    c["new_clients"],
+                    blank(c["cac"]),
+                    blank(c.get("payback_month")),
+                    currency,
+                ]
+            )
+    else:
+        writer.writerow(
+            [_("Month"), _("Channel"), _("Costs"), _("New clients"), "CAC", _("Currency")]
+        )
+        for row in report.get("cac_by_month") or []:
+            writer.writerow(
+                [
+                    row["month"],
+                    text(row["channel"]),
+                    blank(row["cost"]),
+                    row["new_clients"],
+                    blank(row["cac"]),
+                    currency,
+                ]
+            )
+    return response
 
 
 @login_required
