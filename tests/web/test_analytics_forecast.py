@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -171,3 +173,28 @@ def test_a_quarter_adds_up_its_months(http, org, run):
     with translation.override("en"):
         expected = money(total, "RUB")
     assert f'data-testid="model-forecast-value">{expected}<' in response.content.decode()
+
+
+def _listed(http, url):
+    response = http.get(url.replace("&amp;", "&"))
+    assert response.status_code == 200
+    return sorted(re.findall(r"data-row-link>([^<]+)</a>", response.content.decode()))
+
+
+def test_a_past_month_opens_its_buyers_and_a_forecast_month_its_closing_deals(http, org, run):
+    text = page(http, org.admin).content.decode()
+
+    # July 2026: the open 10,000 RUB and 2,000 USD deals (the won and the deleted ones
+    # expected then are not in the pipeline).
+    july = "/sales/deals/?status=open&amp;closes=2026-07"
+    assert f'<a href="{july}" data-testid="forecast-deals">2</a>' in text
+    assert _listed(http, july) == ["Alpha 10000", "Alpha 2000"]
+    march = "/clients/?bought=2026-03"
+    assert f'<a href="{march}" data-testid="history-clients">' in text
+    assert _listed(http, march) == ["Alpha", "Beta"]
+    chart = json.loads(
+        text.split('<script id="forecast-data" type="application/json">')[1].split("</script>")[0]
+    )
+    assert chart["history"]["drill"][0] == "/clients/?bought=2024-01"
+    assert chart["forecast"]["drill"][1] == july.replace("&amp;", "&")
+    assert 'id="chart-forecast"' in text and 'data-png="forecast"' in text

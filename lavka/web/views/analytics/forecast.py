@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -122,6 +123,7 @@ def _rows(view: ForecastView) -> dict[str, Any]:
             "hi95": hi95,
             "pipeline": pipeline[m][1] if m in pipeline else 0.0,
             "deals": pipeline[m][3] if m in pipeline else 0,
+            "deals_url": _closing_url(m),
         }
         for m, v, lo80, hi80, lo95, hi95 in payload.get("forecast") or []
     ]
@@ -140,7 +142,10 @@ def _rows(view: ForecastView) -> dict[str, Any]:
     for key, label in ((OVERDUE, _("Close date passed")), (NO_DATE, _("No close date"))):
         if key in pipeline:
             extra.append({"label": label, "pipeline": pipeline[key][1], "deals": pipeline[key][3]})
-    history = [{"month": month_date(m), "key": m, "value": v} for m, v in payload["history"]]
+    history = [
+        {"month": month_date(m), "key": m, "value": v, "url": _bought_url(m)}
+        for m, v in payload["history"]
+    ]
     forecast_total = sum(r["value"] for r in forecast)
     last_year = sum(r["value"] for r in history[-12:]) if len(history) >= 12 else 0.0
     change = None
@@ -162,17 +167,31 @@ def _rows(view: ForecastView) -> dict[str, Any]:
     }
 
 
+def _bought_url(month: str) -> str:
+    """The clients who bought in a past month (the revenue of that month)."""
+    return f"{reverse('clients:list')}?{urlencode({'bought': month})}"
+
+
+def _closing_url(month: str) -> str:
+    """The open deals expected to close in a month (its weighted pipeline)."""
+    return f"{reverse('sales:deals')}?{urlencode({'status': 'open', 'closes': month})}"
+
+
 def _chart(view: ForecastView) -> dict[str, Any]:
-    """The numbers the chart draws (months as "YYYY-MM-01" so Plotly reads them as dates)."""
+    """The numbers the chart draws (months as "YYYY-MM-01" so Plotly reads them as dates)
+    and where a point leads: a past month to the clients who bought in it, a forecast
+    month to the open deals expected to close in it (its revenue has no clients yet)."""
     payload = view.payload
     forecast = payload.get("forecast") or []
     return {
         "history": {
             "x": [f"{m}-01" for m, _v in payload["history"]],
             "y": [v for _m, v in payload["history"]],
+            "drill": [_bought_url(m) for m, _v in payload["history"]],
         },
         "forecast": {
             "x": [f"{r[0]}-01" for r in forecast],
+            "drill": [_closing_url(r[0]) for r in forecast],
             "y": [r[1] for r in forecast],
             "lo80": [r[2] for r in forecast],
             "hi80": [r[3] for r in forecast],
