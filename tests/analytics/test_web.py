@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -155,3 +157,67 @@ def test_the_client_card_shows_the_scores_and_the_key_account_badge(
     assert 'data-testid="card-segment"' in card
     assert 'data-testid="key-account-badge"' in card
     assert 'data-testid="key-account-badge"' not in other
+
+
+def _listed(http, url):
+    response = http.get(html.unescape(url))
+    assert response.status_code == 200
+    return sorted(re.findall(r"data-row-link>([^<]+)</a>", response.content.decode()))
+
+
+def _scored_names(run, **where):
+    from lavka.analytics.models import ClientScore
+    from lavka.clients.models import Client
+
+    ids = ClientScore.objects.filter(run=run, **where).values("client_id")
+    return sorted(Client.objects.filter(pk__in=ids).values_list("name", flat=True))
+
+
+def test_the_segments_page_drills_into_segments_cells_and_flows(client, history, org):
+    from lavka.analytics.engine.rfm import SEGMENTS
+    from lavka.analytics.models import ClientScore
+
+    first = analytics_recompute(actor=org.analyst, as_of=dt.date(2026, 5, 31))
+    run = analytics_recompute(actor=org.analyst, as_of=AS_OF)
+    client.force_login(org.analyst)
+
+    text = client.get(reverse("analytics:overview")).content.decode()
+
+    segments = re.findall(r'<a href="(/clients/\?segment=(\w+))" data-testid="segment-link">', text)
+    assert len(segments) == len(SEGMENTS)
+    for url, code in segments:
+        assert _listed(client, url) == _scored_names(run, segment=SEGMENTS.index(code))
+    assert _listed(client, "/clients/?abc=A&xyz=X") == _scored_names(run, abc=0, xyz=0)
+    assert 'href="/clients/?abc=A&amp;xyz=X"' in text
+    was = dict(ClientScore.objects.filter(run=first).values_list("client_id", "segment"))
+    flows = re.findall(r'<a href="([^"]+)" data-testid="flow-clients">(\d+)</a>', text)
+    assert flows  # somebody moved between May and June
+    for url, count in flows:
+        query = dict(p.split("=") for p in html.unescape(url).split("?")[1].split("&"))
+        before, now = SEGMENTS.index(query["segment_before"]), SEGMENTS.index(query["segment"])
+        moved = [
+            c
+            for c, s in ClientScore.objects.filter(run=run, segment=now).values_list(
+                "client_id", "segment"
+            )
+            if was.get(c) == before
+        ]
+        assert len(_listed(client, url)) == len(moved) == int(count)
+
+
+def test_the_segments_page_exports_its_tables(client, history, org):
+    run = analytics_recompute(actor=org.analyst, as_of=AS_OF)
+    client.force_login(org.analyst)
+    url = reverse("analytics:overview")
+
+    segments = client.get(url, {"export": "segments.csv"}).content.decode("utf-8-sig")
+    matrix = client.get(url, {"export": "matrix.csv"}).content.decode("utf-8-sig")
+    moves = client.get(url, {"export": "moves.csv"}).content.decode("utf-8-sig")
+
+    rows = [r.split(",") for r in segments.strip().splitlines()]
+    assert rows[0] == ["Segment", "Code", "Clients", "Share"]
+    assert sum(int(r[2]) for r in rows[1:]) == run.clients
+    assert matrix.splitlines()[0] == "Class,Clients,Revenue in the window,Currency"
+    assert len(matrix.strip().splitlines()) == 10
+    assert moves.strip() == "Segment before,Segment now,Clients"  # one run: no movement
+    assert client.get(url, {"export": "nope.csv"}).status_code == 404

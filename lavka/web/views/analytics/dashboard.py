@@ -175,7 +175,7 @@ def _moves(request: AuthedRequest, board: Dashboard) -> dict[str, Any] | None:
     }
 
 
-def _flow_drills(flow: dict[str, Any], list_url: str) -> dict[str, str]:
+def flow_drills(flow: dict[str, Any], list_url: str) -> dict[str, str]:
     """The client lists behind a flow of the movement between segments (whole base, as
     the movement is): the flow itself, everyone who left its "before" segment, everyone
     who came into its "now" segment."""
@@ -302,7 +302,7 @@ def _chart_data(
         "cohorts": cohorts,
         "moves": None
         if moves is None
-        else [{**f, **_flow_drills(f, list_url)} for f in moves["flows"]],
+        else [{**f, **flow_drills(f, list_url)} for f in moves["flows"]],
     }
 
 

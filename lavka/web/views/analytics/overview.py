@@ -4,8 +4,10 @@ which starts a background job whose progress shows on the same page."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -29,6 +31,7 @@ from lavka.analytics.services import analytics_recompute_start
 from lavka.core.errors import ValidationFailed
 from lavka.jobs.selectors import jobs_visible_to
 from lavka.web.requests import AuthedRequest
+from lavka.web.views.analytics.dashboard import SEGMENT_BY_LABEL, flow_drills
 
 STEP_LABELS = {
     "load": gettext_lazy("Loading orders"),
@@ -91,6 +94,8 @@ def _page(
         "as_of_error": as_of_error,
     }
     if run is not None:
+        list_url = reverse("clients:list")
+        moves = segment_moves(viewer=request.user, run=run)
         segments = segment_counts(viewer=request.user, run=run)
         top = max((s.clients for s in segments), default=0) or 1
         context.update(
@@ -102,12 +107,40 @@ def _page(
                     "share": s.share,
                     "bar": round(100 * s.clients / top),
                     "tone": SEGMENT_TONE[str(s.segment)],
+                    "url": f"{list_url}?{urlencode({'segment': str(s.segment)})}",
                 }
                 for s in segments
             ],
             segments_total=sum(s.clients for s in segments),
-            matrix=abc_xyz_cells(viewer=request.user, run=run),
-            moves=segment_moves(viewer=request.user, run=run),
+            matrix=[
+                [
+                    {
+                        "abc": cell.abc,
+                        "xyz": cell.xyz,
+                        "clients": cell.clients,
+                        "revenue": cell.revenue,
+                        "url": f"{list_url}?{urlencode({'abc': cell.abc, 'xyz': cell.xyz})}",
+                    }
+                    for cell in row
+                ]
+                for row in abc_xyz_cells(viewer=request.user, run=run)
+            ],
+            moves=moves,
+            flows=[
+                {
+                    "before": f.before,
+                    "now": f.now,
+                    "clients": f.clients,
+                    **flow_drills(
+                        {
+                            "before_code": SEGMENT_BY_LABEL.get(str(f.before), ""),
+                            "now_code": SEGMENT_BY_LABEL.get(str(f.now), ""),
+                        },
+                        list_url,
+                    ),
+                }
+                for f in (moves.changes if moves else [])[:12]
+            ],
             bgnbd=_fit(run.parameters.get("bgnbd", {}), ("r", "alpha", "a", "b")),
             gamma_gamma=_fit(run.parameters.get("gamma_gamma", {}), ("p", "q", "gamma")),
             steps=[
@@ -123,7 +156,44 @@ def _page(
 @login_required
 @require_GET
 def overview(request: AuthedRequest) -> HttpResponse:
+    export = request.GET.get("export", "")
+    if export:
+        return _csv(request, export.removesuffix(".csv"))
     return _page(request)
+
+
+EXPORTS = ("segments", "matrix", "moves")
+
+
+def _csv(request: AuthedRequest, name: str) -> HttpResponse:
+    """`?export=segments|matrix|moves.csv`: the page's tables as CSV, for the viewer's
+    clients (the movement: for a viewer who sees the whole base)."""
+    if not can_read_analytics(request.user) or name not in EXPORTS:
+        raise Http404
+    run = run_current(viewer=request.user)
+    if run is None:
+        raise Http404
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="analytics-{name}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    if name == "segments":
+        writer.writerow([_("Segment"), _("Code"), _("Clients"), _("Share")])
+        for s in segment_counts(viewer=request.user, run=run):
+            writer.writerow([str(s.label), str(s.segment), s.clients, round(s.share, 4)])
+    elif name == "matrix":
+        writer.writerow([_("Class"), _("Clients"), _("Revenue in the window"), _("Currency")])
+        for row in abc_xyz_cells(viewer=request.user, run=run):
+            for cell in row:
+                writer.writerow(
+                    [cell.abc + cell.xyz, cell.clients, round(cell.revenue, 2), run.currency]
+                )
+    else:
+        moves = segment_moves(viewer=request.user, run=run)
+        writer.writerow([_("Segment before"), _("Segment now"), _("Clients")])
+        for flow in moves.changes if moves else []:
+            writer.writerow([str(flow.before), str(flow.now), flow.clients])
+    return response
 
 
 @login_required
