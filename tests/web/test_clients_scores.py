@@ -221,3 +221,17 @@ def test_the_form_and_a_saved_view_keep_the_drill_down_filters(org, base):  # no
     for key, value in drill.items():
         assert f'<input type="hidden" name="{key}" value="{value}">' in form
     assert SavedView.objects.get(name="Came back").filters == drill
+
+
+def test_the_dashboard_s_team_filter_narrows_the_list_and_shows_as_a_chip(org, base):  # noqa: F811
+    html = (
+        _logged_in(org.admin)
+        .get("/clients/", {"team": org.spb.pk, "segment": "champions"})
+        .content.decode()
+    )
+
+    assert _row_names(html) == ["Echo"]
+    chips = re.findall(r'data-testid="filter-chip"><span>([^<]+)</span>', html)
+    assert chips == ["Team: Sales St Petersburg", "RFM segment: Champions"]
+    form = html.split('id="client-filters"')[1].split("</form>")[0]
+    assert f'<input type="hidden" name="team" value="{org.spb.pk}">' in form

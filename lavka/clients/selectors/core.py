@@ -60,10 +60,12 @@ def client_list(
     tag: str = "",
     ids: list[int] | None = None,
     out_of_touch: bool = False,
+    team_id: int | None = None,
 ) -> QuerySet[Client]:
     """The clients list. `query` matches the folded search text (case-insensitive for
     Cyrillic too; a phone in any format); `ids` restricts to given ids (the ranked
-    results of the one-box search)."""
+    results of the one-box search); `team_id`: the client's team (the analytics
+    dashboard's team filter carried into its drill-downs)."""
     clients = clients_visible_to(viewer)
     if out_of_touch:
         from lavka.clients.selectors.timeline import clients_out_of_touch
@@ -83,6 +85,8 @@ def client_list(
         clients = clients.filter(pk__in=ids)
     if owner_id:
         clients = clients.filter(owner_id=owner_id)
+    if team_id:
+        clients = clients.filter(team_id=team_id)
     if kind:
         clients = clients.filter(kind=kind)
     if tier_id:

@@ -20,6 +20,7 @@ VIEW_FILTERS = (
     "tier",
     "tag",
     "owner",
+    "team",
     "sort",
     "out_of_touch",
     # the analytics drill-down (lavka.analytics.filters; clients cannot import it)

@@ -36,6 +36,7 @@ from lavka.clients.selectors.timeline import (
 )
 from lavka.clients.services import client_create, client_delete, client_update
 from lavka.core.errors import DomainError, ValidationFailed
+from lavka.identity.models import Team
 from lavka.keyaccounts.selectors import key_account_for_card
 from lavka.web.errors import form_errors_from
 from lavka.web.forms import ClientForm
@@ -102,6 +103,8 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
     tier = params.get("tier", "")
     tag = params.get("tag", "")
     owner = params.get("owner", "")
+    team_param = params.get("team", "")
+    team = Team.objects.filter(pk=int(team_param)).first() if team_param.isdigit() else None
     out_of_touch = params.get("out_of_touch") == "1"
     try:
         number = int(request.GET.get("page", "1"))
@@ -118,6 +121,7 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         owner_id=int(owner) if owner.isdigit() else None,
         ids=ids,
         out_of_touch=out_of_touch,
+        team_id=team.pk if team is not None else None,
     )
     # The analytics drill-down (?abc=A&xyz=X, ?sort=-clv...): lavka.analytics.filters.
     filter_errors: dict[str, list[str]] = {}
@@ -143,7 +147,7 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         page = client_page(client_rows(scored.clients), number=number, size=PAGE_SIZE)
     if filter_errors:
         page.total, page.total_exact = 0, True
-    elif ids is not None and not (kind or tier or tag or owner or out_of_touch):
+    elif ids is not None and not (kind or tier or tag or owner or team or out_of_touch):
         page.count = len(ids)
     elif page.clients or page.number > 1:
         client_total(scored.clients, page)
@@ -156,7 +160,15 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
     _prepare_rows(page.clients, tiers, scores=scores, columns=[c for c, _label in columns])
     analytics_current = {k: params[k] for k in SCORE_PARAMS if params.get(k)}
     filtered = bool(
-        query or kind or tier or tag or owner or out_of_touch or scored.applied or filter_errors
+        query
+        or kind
+        or tier
+        or tag
+        or owner
+        or team
+        or out_of_touch
+        or scored.applied
+        or filter_errors
     )
     current = {
         k: v
@@ -167,6 +179,7 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
             ("tier", tier),
             ("tag", tag),
             ("owner", owner),
+            ("team", str(team.pk) if team is not None else ""),
             ("out_of_touch", "1" if out_of_touch else ""),
             *analytics_current.items(),
         )
@@ -176,6 +189,9 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         {"label": chip.label, "url": _without(params, chip.params), "params": chip.params}
         for chip in scored.applied
     ]
+    if team is not None:  # the dashboard's team filter has no field in the toolbar
+        label = _("Team: %(name)s") % {"name": team.name}
+        chips.insert(0, {"label": label, "url": _without(params, ("team",)), "params": ("team",)})
     context = {
         "page": page,
         "query": query,
@@ -184,6 +200,7 @@ def list_clients(request: AuthedRequest) -> HttpResponse:
         "tier": tier,
         "tag": tag,
         "owner": owner,
+        "team": team,
         "out_of_touch": out_of_touch,
         "filtered": filtered,
         "current": current,
