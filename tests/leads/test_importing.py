@@ -22,8 +22,8 @@ from lavka.imports.services import (
     import_upload,
 )
 from lavka.leads.models import Lead
-from lavka.leads.services import importing as lead_importing
 from lavka.leads.services import lead_create
+from lavka.leads.services.importing import plan as lead_import_plan
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -307,7 +307,7 @@ def test_reasons_are_in_the_importers_language(org, cp1251_file):
 def test_a_failed_import_resumes_after_its_last_batch_with_the_same_outcome(
     org, cp1251_file, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(lead_importing, "BATCH_SIZE", 3)
+    monkeypatch.setattr(lead_import_plan, "BATCH_SIZE", 3)
     run = upload(org.rep, cp1251_file)
 
     def stop_after_first_batch(done, total):
