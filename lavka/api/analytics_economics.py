@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.analytics.costs import cost_create, cost_delete, cost_get, cost_update, costs_visible_to
@@ -132,7 +132,7 @@ def create_cost(request: HttpRequest, response: HttpResponse, payload: CostIn): 
     cost = cost_create(actor=request.user, **payload.dict())
     set_etag(response, cost)
     response["Location"] = f"/api/v1/analytics/costs/{cost.pk}"
-    return 201, cost
+    return Status(201, cost)
 
 
 @router.get("/analytics/costs/{cost_id}", response=CostOut, operation_id="get_cost")
@@ -162,4 +162,4 @@ def update_cost(  # type: ignore[no-untyped-def]
 def delete_cost(request: HttpRequest, cost_id: int):  # type: ignore[no-untyped-def]
     cost = cost_get(viewer=request.user, cost_id=cost_id)
     cost_delete(actor=request.user, cost=cost, expected_version=expected_version(request, cost))
-    return 204, None
+    return Status(204, None)

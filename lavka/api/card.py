@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from lavka.api.concurrency import expected_version, set_etag
 from lavka.clients.identifiers import phone_display
@@ -367,7 +367,7 @@ def get_client_card(request: HttpRequest, response: HttpResponse, client_id: int
 )
 def add_contact_point(request: HttpRequest, client_id: int, payload: ContactPointIn) -> Any:
     client = client_get(viewer=request.user, client_id=client_id)
-    return 201, contact_point_add(actor=request.user, client=client, **payload.dict())
+    return Status(201, contact_point_add(actor=request.user, client=client, **payload.dict()))
 
 
 @router.delete(
@@ -378,7 +378,7 @@ def add_contact_point(request: HttpRequest, client_id: int, payload: ContactPoin
 def remove_contact_point(request: HttpRequest, client_id: int, point_id: int) -> Any:
     point = contact_point_get(viewer=request.user, client_id=client_id, point_id=point_id)
     contact_point_remove(actor=request.user, point=point)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -386,7 +386,7 @@ def remove_contact_point(request: HttpRequest, client_id: int, point_id: int) ->
 )
 def add_address(request: HttpRequest, client_id: int, payload: AddressIn) -> Any:
     client = client_get(viewer=request.user, client_id=client_id)
-    return 201, address_add(actor=request.user, client=client, **payload.dict())
+    return Status(201, address_add(actor=request.user, client=client, **payload.dict()))
 
 
 @router.delete(
@@ -397,7 +397,7 @@ def add_address(request: HttpRequest, client_id: int, payload: AddressIn) -> Any
 def remove_address(request: HttpRequest, client_id: int, address_id: int) -> Any:
     address = address_get(viewer=request.user, client_id=client_id, address_id=address_id)
     address_remove(actor=request.user, address=address)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -405,7 +405,7 @@ def remove_address(request: HttpRequest, client_id: int, address_id: int) -> Any
 )
 def record_consent(request: HttpRequest, client_id: int, payload: ConsentIn) -> Any:
     client = client_get(viewer=request.user, client_id=client_id)
-    return 201, consent_record(actor=request.user, client=client, **payload.dict())
+    return Status(201, consent_record(actor=request.user, client=client, **payload.dict()))
 
 
 @router.post(
@@ -421,7 +421,7 @@ def create_contract(
     contract = contract_create(actor=request.user, client=client, **data)
     set_etag(response, contract)
     response["Location"] = f"/api/v1/contracts/{contract.pk}"
-    return 201, contract
+    return Status(201, contract)
 
 
 @router.get("/contracts/{contract_id}", response=ContractOut, operation_id="get_contract")
@@ -454,7 +454,7 @@ def update_contract(
 )
 def add_important_date(request: HttpRequest, client_id: int, payload: ImportantDateIn) -> Any:
     client = client_get(viewer=request.user, client_id=client_id)
-    return 201, important_date_add(actor=request.user, client=client, **payload.dict())
+    return Status(201, important_date_add(actor=request.user, client=client, **payload.dict()))
 
 
 @router.delete(
@@ -465,7 +465,7 @@ def add_important_date(request: HttpRequest, client_id: int, payload: ImportantD
 def remove_important_date(request: HttpRequest, client_id: int, date_id: int) -> Any:
     date = important_date_get(viewer=request.user, client_id=client_id, date_id=date_id)
     important_date_remove(actor=request.user, important_date=date)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/custom-fields", response=list[CustomFieldOut], operation_id="list_custom_fields")

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.analytics.filters import scores_filter
@@ -208,7 +208,7 @@ def create_client(request: HttpRequest, response: HttpResponse, payload: ClientI
     client = client_create(actor=request.user, owner=owner, **data)
     set_etag(response, client)
     response["Location"] = f"/api/v1/clients/{client.pk}"
-    return 201, client
+    return Status(201, client)
 
 
 @router.patch("/clients/{client_id}", response=ClientOut, operation_id="update_client")
@@ -235,4 +235,4 @@ def delete_client(request: HttpRequest, client_id: int):  # type: ignore[no-unty
     client_delete(
         actor=request.user, client=client, expected_version=expected_version(request, client)
     )
-    return 204, None
+    return Status(204, None)

@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.api.pagination import LimitOffset
@@ -132,7 +132,7 @@ def merge_client(request: HttpRequest, client_id: int, payload: MergeIn):  # typ
     merge = client_merge(
         actor=request.user, survivor=survivor, merged=merged, choices=dict(payload.choices)
     )
-    return 201, merge
+    return Status(201, merge)
 
 
 @router.post("/merges/{merge_id}/undo", response=MergeOut, operation_id="undo_merge")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -79,7 +79,7 @@ def upload_file(
         contract=contract,
         is_signed_copy=is_signed_copy,
     )
-    return 201, attachment
+    return Status(201, attachment)
 
 
 @router.get(
@@ -107,7 +107,7 @@ def upload_contract_file(
         contract=contract,
         is_signed_copy=is_signed_copy,
     )
-    return 201, attachment
+    return Status(201, attachment)
 
 
 @router.get("/files/{file_id}", response=FileOut, operation_id="get_file")
@@ -140,4 +140,4 @@ def delete_file(request: HttpRequest, file_id: int) -> Any:
     """Move the file to the trash."""
     attachment = attachment_get(viewer=request.user, attachment_id=file_id)
     attachment_remove(actor=request.user, attachment=attachment)
-    return 204, None
+    return Status(204, None)

@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, File, Router, Schema
+from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -139,7 +139,7 @@ def upload_import(
         )
     except FileProblem as exc:
         raise ImportFileUnreadable(exc.message) from None
-    return 201, _run_out(run)
+    return Status(201, _run_out(run))
 
 
 @router.get(
@@ -187,19 +187,19 @@ def preview_import(request: HttpRequest, run_id: int) -> Any:
 @router.post("/imports/{run_id}/dry-run", response={202: JobRef}, operation_id="dry_run_import")
 def dry_run_import(request: HttpRequest, run_id: int) -> Any:
     run = import_run_get(viewer=request.user, run_id=run_id)
-    return 202, _job_ref(import_dry_run(actor=request.user, run=run))
+    return Status(202, _job_ref(import_dry_run(actor=request.user, run=run)))
 
 
 @router.post("/imports/{run_id}/start", response={202: JobRef}, operation_id="start_import")
 def start_import(request: HttpRequest, run_id: int) -> Any:
     run = import_run_get(viewer=request.user, run_id=run_id)
-    return 202, _job_ref(import_start(actor=request.user, run=run))
+    return Status(202, _job_ref(import_start(actor=request.user, run=run)))
 
 
 @router.post("/imports/{run_id}/resume", response={202: JobRef}, operation_id="resume_import")
 def resume_import(request: HttpRequest, run_id: int) -> Any:
     run = import_run_get(viewer=request.user, run_id=run_id)
-    return 202, _job_ref(import_resume(actor=request.user, run=run))
+    return Status(202, _job_ref(import_resume(actor=request.user, run=run)))
 
 
 @router.get(

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.api.pagination import LimitOffset
@@ -320,7 +320,7 @@ def list_decision_stages(request: HttpRequest):  # type: ignore[no-untyped-def]
     "/decision-stages", response={201: DecisionStageOut}, operation_id="create_decision_stage"
 )
 def create_decision_stage(request: HttpRequest, payload: DecisionStageIn):  # type: ignore[no-untyped-def]
-    return 201, decision_stage_create(actor=request.user, **payload.dict())
+    return Status(201, decision_stage_create(actor=request.user, **payload.dict()))
 
 
 @router.patch(
@@ -343,7 +343,7 @@ def list_playbook_actions(request: HttpRequest, stage: int | None = None):  # ty
 def create_playbook_action(request: HttpRequest, payload: PlaybookActionIn):  # type: ignore[no-untyped-def]
     data = payload.dict()
     stage = _stage(request, data.pop("stage_id"))
-    return 201, playbook_action_create(actor=request.user, stage=stage, **data)
+    return Status(201, playbook_action_create(actor=request.user, stage=stage, **data))
 
 
 @router.patch(
@@ -361,7 +361,7 @@ def update_playbook_action(request: HttpRequest, action_id: int, payload: Playbo
 def delete_playbook_action(request: HttpRequest, action_id: int):  # type: ignore[no-untyped-def]
     action = playbook_action_get(viewer=request.user, action_id=action_id)
     playbook_action_delete(actor=request.user, action=action)
-    return 204, None
+    return Status(204, None)
 
 
 # --- key accounts ------------------------------------------------------------------------
@@ -393,7 +393,7 @@ def create_key_account(request: HttpRequest, payload: KeyAccountIn):  # type: ig
         stage=_stage(request, payload.stage_id),
         notes=payload.notes,
     )
-    return 201, key_account_get(viewer=request.user, key_account_id=account.pk)
+    return Status(201, key_account_get(viewer=request.user, key_account_id=account.pk))
 
 
 @router.patch(
@@ -456,7 +456,9 @@ def create_stakeholder(request: HttpRequest, key_account_id: int, payload: Stake
     account = key_account_get(viewer=request.user, key_account_id=key_account_id)
     data = payload.dict()
     person = _person(request, data.pop("person_id"), "person_id")
-    return 201, stakeholder_add(actor=request.user, key_account=account, person=person, **data)
+    return Status(
+        201, stakeholder_add(actor=request.user, key_account=account, person=person, **data)
+    )
 
 
 @router.get(
@@ -482,7 +484,7 @@ def update_stakeholder(request: HttpRequest, stakeholder_id: int, payload: Stake
 def delete_stakeholder(request: HttpRequest, stakeholder_id: int):  # type: ignore[no-untyped-def]
     stakeholder = stakeholder_get(viewer=request.user, stakeholder_id=stakeholder_id)
     stakeholder_remove(actor=request.user, stakeholder=stakeholder)
-    return 204, None
+    return Status(204, None)
 
 
 # --- relationships and entry chains ------------------------------------------------------
@@ -510,14 +512,17 @@ def get_relationship(request: HttpRequest, relationship_id: int):  # type: ignor
 
 @router.post("/relationships", response={201: RelationshipOut}, operation_id="create_relationship")
 def create_relationship(request: HttpRequest, payload: RelationshipIn):  # type: ignore[no-untyped-def]
-    return 201, relationship_create(
-        actor=request.user,
-        from_person=_person(request, payload.from_person_id, "from_person_id"),
-        from_user=_user(request, payload.from_user_id, "from_user_id"),
-        to_person=_person(request, payload.to_person_id, "to_person_id"),
-        kind=payload.kind,
-        strength=payload.strength,
-        notes=payload.notes,
+    return Status(
+        201,
+        relationship_create(
+            actor=request.user,
+            from_person=_person(request, payload.from_person_id, "from_person_id"),
+            from_user=_user(request, payload.from_user_id, "from_user_id"),
+            to_person=_person(request, payload.to_person_id, "to_person_id"),
+            kind=payload.kind,
+            strength=payload.strength,
+            notes=payload.notes,
+        ),
     )
 
 
@@ -539,7 +544,7 @@ def update_relationship(request: HttpRequest, relationship_id: int, payload: Rel
 def delete_relationship(request: HttpRequest, relationship_id: int):  # type: ignore[no-untyped-def]
     relationship = relationship_get(viewer=request.user, relationship_id=relationship_id)
     relationship_delete(actor=request.user, relationship=relationship)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
@@ -587,11 +592,14 @@ def apply_influence_plan(request: HttpRequest, key_account_id: int, payload: Pla
         deal = deals_visible_to(request.user).filter(pk=payload.deal_id).first()
         if deal is None:
             raise ValidationFailed(fields={"deal_id": ["No such deal."]})
-    return 201, influence_plan_apply(
-        actor=request.user,
-        key_account=account,
-        deal=deal,
-        stage=_stage(request, payload.stage_id),
+    return Status(
+        201,
+        influence_plan_apply(
+            actor=request.user,
+            key_account=account,
+            deal=deal,
+            stage=_stage(request, payload.stage_id),
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.api.concurrency import expected_version, set_etag
@@ -207,7 +207,7 @@ def create_lead(request: HttpRequest, response: HttpResponse, payload: LeadIn): 
     lead = lead_get(viewer=request.user, lead_id=lead.pk)
     set_etag(response, lead)
     response["Location"] = f"/api/v1/leads/{lead.pk}"
-    return 201, lead
+    return Status(201, lead)
 
 
 @router.patch("/leads/{lead_id}", response=LeadOut, operation_id="update_lead")
@@ -283,18 +283,21 @@ def convert_lead(request: HttpRequest, response: HttpResponse, lead_id: int, pay
             expected_version=version,
         )
     except PossibleDuplicates as exc:
-        return 409, {
-            **error_body(exc.code, exc.detail, {"client_id": exc.fields["client"]}),
-            "candidates": [
-                {
-                    "client_id": m.client.pk,
-                    "name": m.client.name,
-                    "score": m.score,
-                    "reasons": m.reasons,
-                }
-                for m in exc.matches
-            ],
-        }
+        return Status(
+            409,
+            {
+                **error_body(exc.code, exc.detail, {"client_id": exc.fields["client"]}),
+                "candidates": [
+                    {
+                        "client_id": m.client.pk,
+                        "name": m.client.name,
+                        "score": m.score,
+                        "reasons": m.reasons,
+                    }
+                    for m in exc.matches
+                ],
+            },
+        )
     lead = lead_get(viewer=request.user, lead_id=lead_id)
     set_etag(response, lead)
     return {
@@ -328,4 +331,4 @@ def capture_lead(request: HttpRequest, key: str, payload: CaptureIn):  # type: i
         own_origin=f"{request.scheme}://{request.get_host()}",
         page_url=payload.page_url,
     )
-    return 201, {"ok": True, "message": result.message}
+    return Status(201, {"ok": True, "message": result.message})

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.api.concurrency import expected_version, set_etag
@@ -167,7 +167,7 @@ def create_person(request: HttpRequest, response: HttpResponse, payload: PersonI
     with _organisation_field():
         person = person_create(actor=request.user, organisation=organisation, **data)
     response["Location"] = f"/api/v1/people/{person.pk}"
-    return 201, _person_out(request, response, person)
+    return Status(201, _person_out(request, response, person))
 
 
 @router.get("/people/{person_id}", response=PersonOut, operation_id="get_person")
@@ -198,7 +198,7 @@ def delete_person(request: HttpRequest, person_id: int) -> Any:
     person_remove(
         actor=request.user, person=person, expected_version=expected_version(request, person)
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -224,7 +224,7 @@ def link_employment(request: HttpRequest, person_id: int, payload: EmploymentIn)
             role=payload.role,
             is_primary=payload.is_primary,
         )
-    return (200 if existed else 201), employment
+    return Status(200 if existed else 201, employment)
 
 
 @router.patch(
@@ -253,4 +253,4 @@ def unlink_employment(request: HttpRequest, person_id: int, employment_id: int) 
         viewer=request.user, person_id=person_id, employment_id=employment_id
     )
     employment_unlink(actor=request.user, employment=employment)
-    return 204, None
+    return Status(204, None)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.api.concurrency import expected_version, set_etag
@@ -253,7 +253,7 @@ def create_plan(request: HttpRequest, response: HttpResponse, payload: PlanIn): 
     )
     set_etag(response, plan)
     response["Location"] = f"/api/v1/plans/{plan.pk}"
-    return 201, plan
+    return Status(201, plan)
 
 
 @router.patch("/plans/{plan_id}", response=PlanOut, operation_id="update_plan")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.api.concurrency import expected_version, set_etag
@@ -357,7 +357,7 @@ def create_deal(request: HttpRequest, response: HttpResponse, payload: DealIn): 
     deal = deal_get(viewer=request.user, deal_id=deal.pk)
     set_etag(response, deal)
     response["Location"] = f"/api/v1/deals/{deal.pk}"
-    return 201, deal
+    return Status(201, deal)
 
 
 @router.patch("/deals/{deal_id}", response=DealOut, operation_id="update_deal")
@@ -387,7 +387,7 @@ def update_deal(
 def delete_deal(request: HttpRequest, deal_id: int):  # type: ignore[no-untyped-def]
     deal = deal_get(viewer=request.user, deal_id=deal_id)
     deal_delete(actor=request.user, deal=deal, expected_version=expected_version(request, deal))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/deals/{deal_id}/move", response=MoveOut, operation_id="move_deal")
@@ -530,7 +530,7 @@ def create_order(request: HttpRequest, response: HttpResponse, payload: OrderIn)
     order = order_get(viewer=request.user, order_id=order.pk)
     set_etag(response, order)
     response["Location"] = f"/api/v1/orders/{order.pk}"
-    return 201, _order_detail(request, order)
+    return Status(201, _order_detail(request, order))
 
 
 @router.post("/orders/{order_id}/status", response=OrderDetailOut, operation_id="set_order_status")

@@ -7,7 +7,7 @@ from typing import Literal
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from lavka.api.pagination import LimitOffset
@@ -136,7 +136,7 @@ def create_touchpoint(
     client = client_get(viewer=request.user, client_id=client_id)
     touchpoint = touchpoint_log(actor=request.user, client=client, **_touchpoint_args(payload))
     response["Location"] = f"/api/v1/clients/{client.pk}/touchpoints"
-    return 201, touchpoint
+    return Status(201, touchpoint)
 
 
 @router.get("/clients/{client_id}/tasks", response=list[TaskOut], operation_id="list_client_tasks")
@@ -153,7 +153,7 @@ def create_task(request: HttpRequest, client_id: int, payload: TaskIn):  # type:
     assignee_id = data.pop("assignee_id")
     assignee = _users([assignee_id], "assignee_id")[0] if assignee_id else None
     task = task_create(actor=request.user, client=client, assignee=assignee, **data)
-    return 201, task
+    return Status(201, task)
 
 
 @router.get("/tasks", response=list[TaskOut], operation_id="list_tasks")
