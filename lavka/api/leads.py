@@ -43,6 +43,7 @@ class UserRef(Schema):
 
 class LeadOut(Schema):
     id: int
+    external_id: str = Field(description="The lead's id in the file it was imported from.")
     company: str
     contact_name: str
     email: str

@@ -10,7 +10,7 @@ from lavka.identity.models import ApiToken
 from lavka.identity.services import api_token_create
 from lavka.leads.models import Lead
 
-CSV = "Company,Name,Email\nАльфа,Олег,oleg@alfa.example\nБета,Ольга,olga@@beta\n"
+CSV = "Id,Company,Name,Email\nL-1,Альфа,Олег,oleg@alfa.example\nL-2,Бета,Ольга,olga@@beta\n"
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def test_a_lead_file_is_uploaded_started_and_its_row_errors_read(
     body = uploaded.json()
     assert (body["target"], body["mapping"]) == (
         "leads",
-        {"0": "company", "1": "contact_name", "2": "email"},
+        {"0": "external_id", "1": "company", "2": "contact_name", "3": "email"},
     )
     with django_capture_on_commit_callbacks(execute=True):
         started = http.post(f"/api/v1/imports/{body['id']}/start", **headers)
@@ -51,7 +51,10 @@ def test_a_lead_file_is_uploaded_started_and_its_row_errors_read(
     assert [(e["row"], e["column"], e["kind"]) for e in errors["items"]] == [
         (3, "Email", "rejected")
     ]
-    assert Lead.objects.get().source == "import"
+    lead = Lead.objects.get()
+    assert lead.source == "import"
+    shown = http.get(f"/api/v1/leads/{lead.pk}", **headers).json()
+    assert (shown["external_id"], shown["company"], shown["source"]) == ("L-1", "Альфа", "import")
 
 
 def test_who_cannot_write_sales_cannot_upload_a_lead_file(org):
