@@ -24,6 +24,7 @@ from lavka.imports.services import (
 from lavka.leads.models import Lead
 from lavka.leads.services import lead_create
 from lavka.leads.services.importing import plan as lead_import_plan
+from lavka.notifications.models import Notification
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -202,6 +203,11 @@ def test_an_xlsx_file_with_owners_and_external_ids(org, tmp_path):
         (4, "Owner", "There is no user with this name or email."),
         (5, "Owner", "You cannot give leads to this user."),
     ]
+    # The rep given a lead hears of it once; the importer, who gave themselves one, not.
+    told = Notification.objects.get(recipient=org.rep)
+    assert told.title == "1 new lead for you from the file “leads.xlsx”"
+    assert told.url == f"/sales/leads/?owner={org.rep.pk}"
+    assert not Notification.objects.filter(recipient=org.manager).exists()
 
 
 def test_a_row_updates_the_lead_it_matches_and_keeps_its_source_and_status(org, tmp_path):

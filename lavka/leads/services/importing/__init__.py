@@ -28,16 +28,22 @@ duplicate check would match it (names are compared only there, lead by lead).
 Batches of BATCH_SIZE rows, each one transaction: the sales write permission checked,
 the new leads (one multi-row INSERT), the changed ones (one UPDATE), the row errors,
 the run's checkpoint and counts, one audit event on the run and one `leads.imported`
-outbox event. A resumed run starts after the last committed batch."""
+outbox event. A resumed run starts after the last committed batch. When the run ends,
+each owner the file gave new leads to (other than the importer) is notified once, with
+their number and a link to their leads."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lavka.audit.services import Action, audit_record, outbox_publish
 from lavka.core.errors import NotPermitted, ValidationFailed
@@ -50,6 +56,7 @@ from lavka.leads.permissions import can_create_lead
 from lavka.leads.services.importing.plan import COUNT_KEYS, BatchPlan, LeadImporter
 from lavka.leads.services.importing.rows import REFUSED
 from lavka.leads.services.values import Errors, lead_fields_clean
+from lavka.notifications.services import notify
 
 __all__ = [
     "COUNT_KEYS",
@@ -101,6 +108,27 @@ def _batch_commit(run: ImportRun, actor: Any, plan: BatchPlan) -> dict[str, int]
     return counts
 
 
+def _tell_owners(run: ImportRun, actor: Any, new_per_owner: Counter[int]) -> None:
+    """Each owner other than the importer hears once how many new leads the file gave
+    them, in their own language, with a link to their open leads."""
+    owners = get_user_model().objects.filter(
+        pk__in=[pk for pk in new_per_owner if pk != getattr(actor, "pk", None)]
+    )
+    for owner in owners:
+        count = new_per_owner[owner.pk]
+        with translation.override(getattr(owner, "language", "") or settings.LANGUAGE_CODE):
+            notify(
+                recipient=owner,
+                title=ngettext(
+                    "%(count)d new lead for you from the file “%(file)s”",
+                    "%(count)d new leads for you from the file “%(file)s”",
+                    count,
+                )
+                % {"count": count, "file": run.original_name},
+                url=f"/sales/leads/?owner={owner.pk}",
+            )
+
+
 def _require_importer(actor: Any) -> None:
     if not can_create_lead(actor):
         raise NotPermitted(action="import", resource="lead")
@@ -139,6 +167,7 @@ def leads_import_execute(
     importer = LeadImporter(run=run, actor=actor, dry_run=dry_run)
     done = start_after
     total = (run.options or {}).get("last_row")
+    new_per_owner: Counter[int] = Counter()
     try:
         if start_after:
             importer.remember_until(start_after)
@@ -157,6 +186,7 @@ def leads_import_execute(
                     importer.write(plan)
                     counts = _batch_commit(run, actor, plan)
                 run.committed_row, run.counts = plan.last_row, counts
+                new_per_owner.update(lead.owner_id for lead in plan.to_create)
             done = plan.last_row
             if progress is not None:
                 progress(done, total)
@@ -168,6 +198,8 @@ def leads_import_execute(
     if not dry_run:
         updates.update(status=ImportRun.Status.DONE, finished_at=timezone.now())
     ImportRun.objects.filter(pk=run.pk).update(**updates)
+    if new_per_owner:
+        _tell_owners(run, actor, new_per_owner)
     run.error_report = report
     return {"counts": run.counts, "error_report": report, "last_row": done}
 
