@@ -148,6 +148,73 @@ def test_an_analyst_drills_from_the_dashboard_to_a_client(browser):
     screenshot(page, "analytics-dashboard-narrow-ru")
 
 
+def test_a_cohort_heatmap_cell_opens_the_cohort_s_buyers_of_that_month(browser):
+    team = TeamFactory(name="Analytics")
+    analyst = UserFactory(username="cohort1", team=team, role=role("analyst"))
+    analyst.set_password(PASSWORD)
+    analyst.save()
+    today = dt.date.today()
+    simulated_base(analyst, today)
+    run = analytics_recompute(actor=analyst, as_of=today)
+
+    page = browser.new_page(width=1400, height=900)
+    log_in(page, "cohort1", PASSWORD)
+    page.click("[data-testid=lang-en]")
+    page.wait_for_selector("html[lang=en]")
+    page.goto("/analytics/cohorts/")
+    page.wait_for_selector("#chart-cohorts.is-drawn .main-svg", timeout=20_000)
+    assert page.locator("[data-png=cohorts]").is_visible()
+    assert not page.locator("#cohort-table-box").evaluate("box => box.open")
+    screenshot(page, "analytics-cohorts-heatmap-wide-en")
+
+    # The oldest cohort's first month with buyers after month 0, clicked where Plotly
+    # drew it.
+    chart = page.evaluate("JSON.parse(document.getElementById('cohorts-chart-data').textContent)")
+    row = len(chart["months"]) - 1
+    offset = next(k for k in range(1, len(chart["z"][row])) if (chart["z"][row][k] or 0) > 0)
+    month, bought = chart["months"][row], chart["drill"][row][offset].split("bought=")[1]
+    x, y = page.evaluate(
+        """([row, offset]) => {
+            const el = document.getElementById("chart-cohorts");
+            const layout = el._fullLayout, box = el.getBoundingClientRect();
+            return [box.left + layout._size.l + layout.xaxis.l2p(offset),
+                    box.top + layout._size.t + layout.yaxis.l2p(row)];
+        }""",
+        [row, offset],
+    )
+    page.mouse.click(x, y)
+    page.wait_for_url(f"**/clients/?cohort={month}&bought={bought}")
+
+    first = dt.date(int(month[:4]), int(month[5:]), 1)
+    cohort = ClientScore.objects.filter(
+        run=run, first_on__gte=first, first_on__lt=(first + dt.timedelta(days=32)).replace(day=1)
+    ).values("client_id")
+    day = dt.date(int(bought[:4]), int(bought[5:]), 1)
+    buyers = Order.objects.filter(
+        ordered_on__gte=day, ordered_on__lt=(day + dt.timedelta(days=32)).replace(day=1)
+    ).values("client_id")
+    expected = set(
+        Client.objects.filter(pk__in=cohort).filter(pk__in=buyers).values_list("name", flat=True)
+    )
+    names = set(page.locator("table.table-clients tbody [data-row-link]").all_inner_texts())
+    assert names and names <= expected
+    if len(expected) <= 50:
+        assert names == expected
+    chips = page.locator("[data-testid=filter-chip]").all_inner_texts()
+    assert any(c.startswith("First purchase in") for c in chips)
+    assert any(c.startswith("Bought in") for c in chips)
+    screenshot(page, "analytics-cohorts-drill-en")
+
+    page.goto("/analytics/cohorts/")
+    page.click("[data-testid=lang-ru]")
+    page.wait_for_selector("html[lang=ru]")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_selector("#chart-cohorts.is-drawn .main-svg", timeout=20_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "analytics-cohorts-heatmap-narrow-ru")
+
+
 def test_a_rep_sees_the_dashboard_of_their_own_clients(browser):
     team = TeamFactory(name="Sales")
     rep = UserFactory(username="dashrep", team=team, role=role("sales_rep"))

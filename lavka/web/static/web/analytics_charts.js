@@ -122,6 +122,9 @@
 
   function cohortHeatmap(d) {
     var c = colours();
+    var box = document.getElementById("chart-cohorts");
+    var width = (box && box.clientWidth) || 800;
+    var narrow = width < 600; // a phone: fewer ticks, no axis titles (the card says it all)
     draw(
       "cohorts",
       [
@@ -140,13 +143,17 @@
           hoverongaps: false,
           hovertemplate:
             d.labels.cohort + ": %{y}<br>" + d.labels.offset + ": %{x}<br>" + d.labels.value + ": %{text}<extra></extra>",
-          colorbar: { title: { text: d.labels.value }, thickness: 12 },
+          colorbar: { title: { text: narrow ? "" : d.labels.value }, thickness: narrow ? 8 : 12 },
         },
       ],
       {
-        xaxis: { title: { text: d.labels.offset }, dtick: 1, side: "top" },
-        yaxis: { title: { text: d.labels.cohort }, type: "category", autorange: "reversed" },
-        margin: { l: 72, r: 16, t: 48, b: 16 },
+        xaxis: {
+          title: { text: narrow ? "" : d.labels.offset },
+          side: "top",
+          dtick: narrow ? Math.max(1, Math.ceil(d.offsets.length / Math.floor(width / 40))) : 1,
+        },
+        yaxis: { title: { text: narrow ? "" : d.labels.cohort }, type: "category", autorange: "reversed" },
+        margin: narrow ? { l: 56, r: 8, t: 32, b: 8 } : { l: 72, r: 16, t: 48, b: 16 },
       },
       byCustom,
       { filename: d.filename }

@@ -165,6 +165,9 @@
     var cohorts = data.cohorts || [];
     if (cohorts.length) {
       var width = Math.max.apply(null, cohorts.map(function (r) { return r.retention.length; }));
+      // Month 0 is 100 % by definition: the colours are scaled to the later months.
+      var later = [].concat.apply([], cohorts.map(function (r) { return r.retention.slice(1); }));
+      var top = Math.max.apply(null, [0].concat(later.filter(function (v) { return v !== null; })));
       var columns = [];
       for (var k = 0; k < width; k++) columns.push(k);
       draw(
@@ -183,6 +186,8 @@
               return columns.map(function (k) { return (r.cells[k] && r.cells[k].url) || ""; });
             }),
             colorscale: [[0, c.subtle], [1, accent]],
+            zmin: 0,
+            zmax: top || 100,
             hovertemplate: L.cohort + ": %{y}<br>" + L.months_after + ": %{x}<br>" + L.retention + ": %{z:.1f}<extra></extra>",
             colorbar: { title: { text: L.retention } },
           },
