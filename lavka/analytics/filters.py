@@ -15,15 +15,20 @@ category the client is due to buy, from the buying report's insights) and
 segments is counted from: with `segment`, the clients behind one flow). Sorts: `clv`, `leave`,
 `next_purchase`, `revenue`, each with an optional leading "-".
 
-How it reads: a score filter is the ids of the matching clients when there are a few
-thousand at most, else one EXISTS over the current run's scores on their primary key
-(run_id, client_id); either way a client without scores (or whose scores the viewer
-may not read) drops out. A sort by a score reads the page's client ids from the
-scores side, joined to the clients the list holds: by CLV in the order of the index on
-(run_id, abc, xyz, clv), one ABC-XYZ cell at a time and merged when the list spans
-several (about a millisecond a cell at 1M clients); by the other scores, which have no
-index, a top-N sort of the matching scores. Clients without a value (no scores, "not
-enough data", not the viewer's to see) follow, by name. Bad values raise
+How it reads: the current run's scores are kept in each process as arrays
+(`scorearrays`), which evaluate the score filters and give a sort's order without
+reading the run's million score rows. A score filter is the ids of the matching clients
+when there are a few thousand at most, else one EXISTS over the current run's scores on
+their primary key (run_id, client_id); either way a client without scores (or whose
+scores the viewer may not read) drops out. A sort by a score takes the arrays' order and
+asks the database which of those ids the list holds, a chunk at a time
+(`ScoredClients._walked`). When the arrays cannot serve (a filter they cannot evaluate,
+such as `segment_before`, or a list holding few of the run's clients on a deep page),
+the page's client ids come from the scores side, joined to the clients the list holds:
+by CLV in the order of the index on (run_id, abc, xyz, clv), one ABC-XYZ cell at a time
+and merged when the list spans several; by the other scores, which have no index, a
+top-N sort of the matching scores. Clients without a value (no scores, "not enough
+data", not the viewer's to see) follow, by name. Bad values raise
 `ValidationFailed` whose `fields` name the parameter.
 """
 
@@ -36,15 +41,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+import numpy as np
+from django.db import connection
+from django.db.models import Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower, Trim
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from numpy.typing import NDArray
 
 from lavka.analytics.engine.lifecycle import STAGE_LABELS, STAGES
 from lavka.analytics.engine.rfm import SEGMENT_LABELS, SEGMENTS
 from lavka.analytics.models import ClientInsight, ClientScore, ComputeRun
+from lavka.analytics.scorearrays import ScoreArrays, score_arrays
 from lavka.analytics.selectors import ABC, XYZ, run_current
 from lavka.clients.models import Client
 from lavka.core.errors import ValidationFailed
@@ -112,6 +121,10 @@ class ScoredClients:
     _base: QuerySet[Client] | None = None
     _conditions: Q = field(default_factory=Q)
     _analytics_scope: Q | None = None
+    # The run's arrays and which of its clients meet the score filters (None: the
+    # filters are not all the arrays' to evaluate; the database does the work).
+    _arrays: ScoreArrays | None = None
+    _keep: NDArray[np.bool_] | None = None
 
     @property
     def is_filtered(self) -> bool:
@@ -119,14 +132,20 @@ class ScoredClients:
 
     def page_ids(self, offset: int, limit: int) -> list[int]:
         """The ids of clients `offset` .. `offset + limit - 1` in the score sort: those
-        with a value first (the value's order, then id), then the others by name. One
-        query while the page holds valued clients; two or three where it runs past."""
+        with a value first (the value's order, then id), then the others by name. From
+        the run's arrays (`_walked`): one query while the page holds valued clients and
+        the list holds most of them, up to WALK_QUERIES when it holds few. Otherwise the
+        database sorts: one query, or one per ABC-XYZ cell by CLV. One or two more
+        where the page runs past the valued clients."""
         if not self.sort:
             raise ValueError("page_ids needs a score sort")
         name, descending = SORTS[self.sort]
         ids: list[int] = []
         keyed = self._keyed(name)
-        if keyed is not None:
+        walked = None if keyed is None else self._walked(name, descending, offset + limit)
+        if walked is not None:
+            ids = walked[offset : offset + limit]
+        elif keyed is not None:
             order = F(name).desc() if descending else F(name).asc()
             tie = "-client_id" if descending else "client_id"
             cells = self._cells() if name == "clv" else None
@@ -140,7 +159,9 @@ class ScoredClients:
                 )
         if len(ids) == limit:
             return ids
-        if keyed is None:
+        if walked is not None:
+            with_value = len(walked)  # short of the page: every valued client was seen
+        elif keyed is None:
             with_value = 0
         elif ids or offset == 0:
             with_value = offset + len(ids)
@@ -161,6 +182,37 @@ class ScoredClients:
         start = max(0, offset - with_value)
         more = rest.order_by("name", "id").values_list("pk", flat=True)
         return ids + list(more[start : start + limit - len(ids)])
+
+    def _walked(self, name: str, descending: bool, want: int) -> list[int] | None:
+        """The first `want` valued clients of the list in the sort's order (all of them
+        when fewer), from the run's arrays: the arrays give the order, the database
+        which of those ids the list holds (the viewer's scope, the list's own filters),
+        a chunk of ids a query, each chunk sized by the share held so far. None without
+        arrays, or when finding them would take more than WALK_QUERIES queries or
+        chunks of more than WALK_IDS ids (a list that holds few of the run's clients:
+        a scoped viewer's deep page); the database sorts then."""
+        if self._arrays is None or self._keep is None or self._base is None:
+            return None
+        ranked = self._arrays.ranked(name, descending=descending, keep=self._keep)
+        base = self._base.order_by()
+        if self._analytics_scope is not None:
+            base = base.filter(self._analytics_scope)
+        found: list[int] = []
+        start = 0
+        size = want + want // 8 + WALK_PAD
+        for _query in range(WALK_QUERIES):
+            if size > WALK_IDS:
+                return None
+            chunk = ranked[start : start + size].tolist()
+            held = set(base.filter(ids_among(chunk)).values_list("pk", flat=True))
+            found.extend(pk for pk in chunk if pk in held)
+            start += len(chunk)
+            if len(found) >= want or start >= ranked.size:
+                return found
+            share = len(found) / start
+            more = math.ceil((want - len(found)) / share * 1.25) if share else start * 8
+            size = more + WALK_PAD
+        return None
 
     def _cells(self) -> list[tuple[int, int]] | None:
         """The ABC-XYZ cells the list may hold that have clients in the run (its stored
@@ -261,6 +313,10 @@ def scores_filter(
     if "segment_before" in parsed:
         conditions &= _segment_before(run, parsed["segment_before"])
     base = clients
+    arrays, keep = None, None
+    if run is not None and analytics_scope != _NOBODY:
+        arrays = score_arrays(run)
+        keep = arrays.mask(conditions)
     if score_given:
         if run is None:
             clients = clients.none()
@@ -268,7 +324,8 @@ def scores_filter(
             if analytics_scope is not None:
                 clients = clients.filter(analytics_scope)
             if conditions:
-                clients = clients.filter(_matching(run, conditions))
+                matched = None if arrays is None or keep is None else arrays.client_id[keep]
+                clients = clients.filter(_matching(run, conditions, matched))
             if "due_category" in parsed:
                 clients = clients.filter(_due(run, parsed["due_category"]))
                 base = base.filter(_due(run, parsed["due_category"]))
@@ -281,13 +338,42 @@ def scores_filter(
         _base=base,
         _conditions=conditions,
         _analytics_scope=analytics_scope,
+        _arrays=arrays if keep is not None else None,
+        _keep=keep,
     )
 
 
 # Up to this many clients matching the score filters, the list is the clients with those
 # ids; beyond, an EXISTS per client. With few matches, the EXISTS would make PostgreSQL
-# walk every client by name probing scores (1.2 s at 1M clients for 25 matches).
-FEW_MATCHES = 2000
+# walk every client by name probing scores (1.2 s at 1M clients for 25 matches); with
+# many, it finds a page of them after a few thousand clients.
+FEW_MATCHES = 5000
+# A sort by a score asks the database which ids of the arrays' order the list holds in
+# at most this many queries of at most this many ids each (see ScoredClients._walked).
+WALK_QUERIES = 3
+WALK_IDS = 15_000
+WALK_PAD = 8  # ids asked for beyond what the share found so far predicts
+# What record_filter gives a viewer who may read no client's scores.
+_NOBODY = Q(pk__in=[])
+
+
+class _AnyOf(Lookup):  # type: ignore[type-arg]
+    """`field = ANY(%s)` with the ids as one array parameter: Django compiles an `IN`
+    of thousands of parameters slowly (65 ms for 10,000 ids against 30 ms this way)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*params, list(self.rhs)]
+
+
+def ids_among(ids: list[int]) -> Q:
+    """Clients whose id is in `ids`: one array parameter on PostgreSQL, `IN` elsewhere."""
+    if ids and connection.vendor == "postgresql":
+        return Q(_AnyOf(F("pk"), ids))
+    return Q(pk__in=ids)
 
 
 def _month_after(first: dt.date) -> dt.date:
@@ -306,14 +392,18 @@ def _bought_in(first: dt.date) -> Exists:
     )
 
 
-def _matching(run: ComputeRun, conditions: Q) -> Q:
+def _matching(run: ComputeRun, conditions: Q, matched: NDArray[np.int64] | None = None) -> Q:
     """The clients whose scores in `run` meet `conditions`: their ids when there are at
-    most FEW_MATCHES (one query that stops after FEW_MATCHES + 1 rows), else an EXISTS
-    on the scores' primary key."""
+    most FEW_MATCHES, else an EXISTS on the scores' primary key. `matched`: those ids
+    from the run's arrays; without them, one query that stops after FEW_MATCHES + 1
+    rows (reading the whole run when fewer match)."""
     scores = ClientScore.objects.filter(conditions, run_id=run.pk)
-    ids = list(scores.values_list("client_id", flat=True)[: FEW_MATCHES + 1])
+    if matched is not None:
+        ids = matched[: FEW_MATCHES + 1].tolist()
+    else:
+        ids = list(scores.values_list("client_id", flat=True)[: FEW_MATCHES + 1])
     if len(ids) <= FEW_MATCHES:
-        return Q(pk__in=ids)
+        return ids_among(ids)
     return Q(Exists(scores.filter(client_id=OuterRef("pk"))))
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 
 from lavka.analytics.filters import scores_filter
 from lavka.analytics.models import ClientScore, ComputeRun
+from lavka.analytics.scorearrays import ScoreArrays
 from lavka.clients.selectors import client_list
 from lavka.core.errors import ValidationFailed
 from lavka.sales.models import Order
@@ -130,6 +131,16 @@ def base(org):
     return b
 
 
+@pytest.fixture(params=["arrays", "database"])
+def read_by(request, monkeypatch):
+    """Each test twice: the filters and sorts evaluated on the run's arrays
+    (lavka.analytics.scorearrays), and by the database alone (as when the filters hold
+    something the arrays cannot evaluate)."""
+    if request.param == "database":
+        monkeypatch.setattr(ScoreArrays, "mask", lambda self, conditions: None)
+    return request.param
+
+
 def names(viewer, params, **list_args):
     scored = scores_filter(client_list(viewer=viewer, **list_args), params, viewer=viewer)
     if scored.sort:
@@ -165,7 +176,9 @@ def names(viewer, params, **list_args):
         ({"segment": "", "abc": " "}, ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]),
     ],
 )
-def test_each_filter_keeps_the_clients_whose_current_scores_match(org, base, params, expected):
+def test_each_filter_keeps_the_clients_whose_current_scores_match(
+    org, base, read_by, params, expected
+):
     assert names(org.admin, params) == expected
 
 
@@ -185,7 +198,7 @@ def test_each_filter_keeps_the_clients_whose_current_scores_match(org, base, par
         ("-next_purchase", ["Bravo", "Echo", "Delta", "Alpha", "Charlie", "Foxtrot"]),
     ],
 )
-def test_sorting_by_a_score_puts_clients_without_one_last(org, base, sort, expected):
+def test_sorting_by_a_score_puts_clients_without_one_last(org, base, read_by, sort, expected):
     assert names(org.admin, {"sort": sort}) == expected
 
 
@@ -194,7 +207,7 @@ def test_a_filter_and_a_sort_together(org, base):
     assert names(org.admin, {"abc": "C", "sort": "-clv"}) == ["Charlie"]
 
 
-def test_pages_of_a_score_sort_run_on_into_the_clients_without_a_value(org, base):
+def test_pages_of_a_score_sort_run_on_into_the_clients_without_a_value(org, base, read_by):
     scored = scores_filter(client_list(viewer=org.admin), {"sort": "-clv"}, viewer=org.admin)
     ids = [scored.page_ids(offset, 2) for offset in (0, 2, 4, 6)]
 
@@ -214,7 +227,7 @@ def test_the_list_s_own_filters_still_apply(org, base):
     assert names(org.admin, {"sort": "-clv"}, owner_id=org.colleague.pk) == ["Delta"]
 
 
-def test_a_rep_never_finds_another_s_client_through_a_score(org, base):
+def test_a_rep_never_finds_another_s_client_through_a_score(org, base, read_by):
     # The rep sees his team's clients (Delta is a colleague's) but only his own scores.
     assert names(org.rep, {}) == ["Alpha", "Bravo", "Charlie", "Delta", "Foxtrot"]
     assert names(org.rep, {"abc": "A"}) == ["Alpha", "Bravo"]
@@ -224,7 +237,7 @@ def test_a_rep_never_finds_another_s_client_through_a_score(org, base):
     assert names(org.rep, {"sort": "-clv"}) == ["Alpha", "Bravo", "Charlie", "Delta", "Foxtrot"]
 
 
-def test_a_manager_finds_the_scores_of_his_team_only(org, base):
+def test_a_manager_finds_the_scores_of_his_team_only(org, base, read_by):
     assert names(org.manager, {"segment": "champions"}) == ["Alpha", "Delta"]
 
 
@@ -345,7 +358,7 @@ def test_the_applied_filters_read_as_chips(org, base):
         ({"sort": "-clv", "abc": "A"}, ["Delta", "Echo", "Alpha", "Bravo"]),
     ],
 )
-def test_a_sort_by_clv_over_several_abc_xyz_cells_merges_them(org, base, params, expected):
+def test_a_sort_by_clv_over_several_abc_xyz_cells_merges_them(org, base, read_by, params, expected):
     # The run's matrix says which cells hold clients: AX 3, AY 1, CZ 1.
     base.run.abc_xyz = {"counts": [[3, 1, 0], [0, 0, 0], [0, 0, 1]]}
     base.run.save(update_fields=["abc_xyz"])
@@ -456,3 +469,75 @@ def test_source_ignores_case_and_outer_spaces(org, base):
 
     assert names(org.admin, {"source": "Exhibition"}) == ["Bravo", "Delta"]
     assert names(org.admin, {"source": " exhibition"}) == ["Bravo", "Delta"]
+
+
+def test_a_score_sort_s_page_is_one_query_when_the_list_holds_the_run_s_clients(org, base):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    scored = scores_filter(client_list(viewer=org.admin), {"sort": "-clv"}, viewer=org.admin)
+    with CaptureQueriesContext(connection) as queries:
+        first = scored.page_ids(0, 2)
+        second = scored.page_ids(2, 2)
+
+    assert first == [base.delta.pk, base.echo.pk]
+    assert second == [base.alpha.pk, base.bravo.pk]
+    # Which of the ordered ids the list holds: one query a page, none on the scores.
+    assert len(queries) == 2
+    assert not any("analytics_clientscore" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_score_filter_reads_the_matching_ids_from_the_arrays(org, base):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    names(org.admin, {"stage": "at_risk"})  # the arrays are loaded once per process
+    with CaptureQueriesContext(connection) as queries:
+        found = names(org.admin, {"stage": "at_risk"})
+
+    assert found == ["Bravo"]
+    # The current run, then the clients with the matching ids.
+    assert [q["sql"].count("analytics_clientscore") for q in queries.captured_queries] == [0, 0]
+
+
+@pytest.mark.parametrize("walk_ids", [1, 3, 15_000])
+def test_a_scoped_viewer_s_score_sort_is_right_however_the_ids_are_found(
+    org, base, monkeypatch, walk_ids
+):
+    # The rep holds two of the run's five scored clients. With chunks of at most one or
+    # three ids the walk gives up and the database sorts; with more it finds them.
+    from lavka.analytics import filters
+
+    monkeypatch.setattr(filters, "WALK_IDS", walk_ids)
+    scored = scores_filter(client_list(viewer=org.rep), {"sort": "-clv"}, viewer=org.rep)
+
+    assert [scored.page_ids(offset, 2) for offset in (0, 2, 4)] == [
+        [base.alpha.pk, base.bravo.pk],
+        [base.charlie.pk, base.delta.pk],
+        [base.foxtrot.pk],
+    ]
+    assert names(org.rep, {"sort": "leave", "segment": "champions,at_risk"}) == [
+        "Alpha",
+        "Bravo",
+    ]
+
+
+def test_a_score_sort_walks_on_while_the_list_holds_few_of_the_run_s_clients(
+    org, base, monkeypatch
+):
+    # Only Bravo is an exhibition client. Without spare ids, the first chunk (Delta)
+    # holds none of the list; the next one, eight times larger, holds Bravo.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lavka.analytics import filters
+
+    monkeypatch.setattr(filters, "WALK_PAD", 0)
+
+    clients = client_list(viewer=org.admin)
+    scored = scores_filter(clients, {"sort": "-clv", "source": "exhibition"}, viewer=org.admin)
+    with CaptureQueriesContext(connection) as queries:
+        page = scored.page_ids(0, 1)
+
+    assert page == [base.bravo.pk]
+    assert len(queries) == 2

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 
 from tests.analytics.test_filters import base  # noqa: F401 (the fixture)
 
@@ -235,3 +238,128 @@ def test_the_dashboard_s_team_filter_narrows_the_list_and_shows_as_a_chip(org, b
     assert chips == ["Team: Sales St Petersburg", "RFM segment: Champions"]
     form = html.split('id="client-filters"')[1].split("</form>")[0]
     assert f'<input type="hidden" name="team" value="{org.spb.pk}">' in form
+
+
+# --- speed at any page size, and the deepest page -----------------------------------
+
+
+def _sixty_at_risk(org, base):  # noqa: F811
+    """Sixty more clients of the current run, all at risk (stage and segment), likely to
+    leave (70%), in cell AZ, CLV 100..6,000: every drill-down below fills its pages."""
+    from lavka.analytics.models import ClientScore
+    from lavka.clients.models import Client
+
+    from .test_page_queries import _clients
+
+    _clients(org, 0, 60)
+    clients = Client.objects.filter(name__startswith="Client ")
+    row = {
+        "first_on": dt.date(2025, 1, 1),
+        "last_on": dt.date(2026, 1, 1),
+        "recency_days": 180,
+        "frequency": 2,
+        "revenue": 500.0,
+        "r": 1,
+        "f": 2,
+        "m": 2,
+        "segment": 4,  # at risk
+        "abc": 0,
+        "xyz": 2,
+        "window_revenue": 300.0,
+        "p_alive": 0.3,
+        "stage": 3,  # at risk
+    }
+    ClientScore.objects.bulk_create(
+        ClientScore(run=base.run, client=client, clv=100.0 * (i + 1), **row)
+        for i, client in enumerate(clients)
+    )
+
+
+SLOW_BEFORE = [
+    {"stage": "at_risk"},
+    {"leave_min": "50"},
+    {"segment": "at_risk", "sort": "-leave"},
+    {"abc": "A", "xyz": "Z", "sort": "-clv"},
+    {"sort": "-clv"},
+    {"sort": "-revenue"},
+]
+
+
+@pytest.mark.parametrize("viewer", ["admin", "manager"])
+@pytest.mark.parametrize("params", SLOW_BEFORE)
+def test_a_score_drill_down_takes_the_same_queries_for_five_rows_and_fifty(
+    org,
+    base,  # noqa: F811
+    monkeypatch,
+    params,
+    viewer,
+):
+    # The pages that read a million score rows at 1M clients (bench/client_list_scores).
+    from lavka.web.views import clients as view
+
+    _sixty_at_risk(org, base)
+    http = _logged_in(getattr(org, viewer))
+    http.get("/clients/", params)  # the run's arrays load once per process
+    counts = {}
+    for size in (5, 50):
+        monkeypatch.setattr(view, "PAGE_SIZE", size)
+        with CaptureQueriesContext(connection) as queries:
+            response = http.get("/clients/", params)
+        rows = len(_row_names(response.content.decode()))
+        counts[size] = (rows, len(queries))
+
+    assert counts[5][0] == 5 and counts[50][0] == 50
+    assert counts[5][1] == counts[50][1]
+
+
+def test_a_page_past_the_limit_says_how_to_reach_the_others(org, base, monkeypatch):  # noqa: F811
+    from lavka.web.views import clients as view
+
+    _sixty_at_risk(org, base)
+    monkeypatch.setattr(view, "PAGE_SIZE", 5)
+    monkeypatch.setattr(view, "MAX_ROWS", 10)  # pages 1 and 2
+    http = _logged_in(org.admin)
+
+    last = http.get("/clients/", {"stage": "at_risk", "page": 2}).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        past = http.get("/clients/", {"stage": "at_risk", "page": 3}).content.decode()
+    plain = http.get("/clients/", {"page": 99999}).content.decode()
+
+    # The last page offers no "Next" and says why.
+    assert len(_row_names(last)) == 5
+    assert 'rel="next"' not in last
+    assert "This is the last page: only the first 10 clients of a list" in last
+    # Past it: no rows read, what to do instead, and the way back to the last page.
+    assert _row_names(past) == []
+    assert "Page 3 is too far into the list" in past
+    assert "narrow the list with a search or a filter, or sort it the other way round" in past
+    assert re.search(r'href="\?stage=at_risk&amp;page=2"[^>]*>Go to page 2<', past)
+    assert not any("clients_client_tags" in q["sql"] for q in queries.captured_queries)
+    assert "Page 99,999 is too far into the list" in plain
+    assert "No clients yet" not in plain
+
+
+def test_the_page_limit_in_russian(org, base, monkeypatch):  # noqa: F811
+    from lavka.web.views import clients as view
+
+    monkeypatch.setattr(view, "PAGE_SIZE", 2)
+    monkeypatch.setattr(view, "MAX_ROWS", 4)
+    http = _logged_in(org.admin, "ru")
+
+    last = http.get("/clients/", {"page": 2}).content.decode()
+    past = http.get("/clients/", {"page": 3}).content.decode()
+
+    assert 'lang="ru"' in past
+    assert 'data-testid="page-limit-reached"' in last
+    assert 'data-testid="page-limit"' in past
+    assert _row_names(past) == []
+
+
+def test_a_page_past_the_end_of_a_short_list_says_so(org, base):  # noqa: F811
+    html = _logged_in(org.admin).get("/clients/", {"segment": "champions", "page": 4})
+    html = html.content.decode()
+
+    assert _row_names(html) == []
+    assert "This page is past the end of the list" in html
+    assert "No clients match" not in html
+    assert 'href="?segment=champions&amp;page=1"' in html
