@@ -54,7 +54,7 @@ from lavka.analytics.engine.lifecycle import STAGE_LABELS, STAGES
 from lavka.analytics.engine.rfm import SEGMENT_LABELS, SEGMENTS
 from lavka.analytics.models import ClientInsight, ClientScore, ComputeRun
 from lavka.analytics.scorearrays import ScoreArrays, score_arrays
-from lavka.analytics.selectors import ABC, XYZ, run_current
+from lavka.analytics.selectors import ABC, XYZ, runs_visible_to
 from lavka.clients.models import Client
 from lavka.core.errors import ValidationFailed
 from lavka.identity.access import Action, Area, Scope, record_filter, scope_for
@@ -193,7 +193,6 @@ class ScoredClients:
         a scoped viewer's deep page); the database sorts then."""
         if self._arrays is None or self._keep is None or self._base is None:
             return None
-        ranked = self._arrays.ranked(name, descending=descending, keep=self._keep)
         base = self._base.order_by()
         if self._analytics_scope is not None:
             base = base.filter(self._analytics_scope)
@@ -203,11 +202,14 @@ class ScoredClients:
         for _query in range(WALK_QUERIES):
             if size > WALK_IDS:
                 return None
-            chunk = ranked[start : start + size].tolist()
+            ranked = self._arrays.ranked(
+                name, descending=descending, keep=self._keep, limit=start + size
+            )
+            chunk = ranked[start:].tolist()
             held = set(base.filter(ids_among(chunk)).values_list("pk", flat=True))
             found.extend(pk for pk in chunk if pk in held)
             start += len(chunk)
-            if len(found) >= want or start >= ranked.size:
+            if len(found) >= want or len(chunk) < size:  # short: no more valued ids
                 return found
             share = len(found) / start
             more = math.ceil((want - len(found)) / share * 1.25) if share else start * 8
@@ -307,7 +309,8 @@ def scores_filter(
     score_given = any(k in parsed for k in SCORE_PARAMS)
     if not score_given and not sort:
         return ScoredClients(clients=clients, applied=applied, run=None, values=parsed)
-    run = run_current(viewer=viewer)
+    # The current run without its reports (some 100 KB of JSON at 1M clients: 6 ms a page).
+    run = runs_visible_to(viewer).filter(is_current=True).defer("reports").first()
     analytics_scope = _analytics_scope(viewer)
     conditions = _conditions(parsed)
     if "segment_before" in parsed:
