@@ -116,3 +116,57 @@ def test_a_process_keeps_one_run_s_arrays_until_another_is_asked_for(org, base):
     assert other.client_id.tolist() == sorted([base.foxtrot.pk, base.charlie.pk])
     assert back is not first and back.client_id.tolist() == first.client_id.tolist()
     assert score_arrays(base.run) is not back
+
+
+@pytest.mark.parametrize("share", [0.0, 2.0])  # the run's kept order; sorting the matches
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_sort_s_first_ids_are_the_front_of_its_whole_order(
+    org,
+    base,  # noqa: F811
+    monkeypatch,
+    share,
+    descending,
+):
+    from lavka.analytics import scorearrays
+
+    monkeypatch.setattr(scorearrays, "_SORT_MATCHES_SHARE", share)
+    arrays = score_arrays(base.run)
+    keep = arrays.mask(Q())
+    whole = arrays.ranked("p_alive", descending=descending, keep=keep).tolist()
+
+    fronts = [
+        arrays.ranked("p_alive", descending=descending, keep=keep, limit=n).tolist()
+        for n in range(1, 7)
+    ]
+
+    assert len(whole) == 4
+    assert fronts == [whole[:n] for n in range(1, 7)]
+
+
+def test_a_sort_over_many_clients_reads_its_order_in_steps_and_gives_the_same_front():
+    # 20,000 clients, a tenth without a value, ties among the values, a filter keeping
+    # about a third: the first ids read step by step from the kept order are the front
+    # of the whole order (by value, then client id).
+    import numpy as np
+
+    from lavka.analytics.scorearrays import ScoreArrays
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    clv = rng.integers(0, 500, n).astype(np.float64)
+    clv[rng.random(n) < 0.1] = np.nan
+    arrays = ScoreArrays(
+        run_id=1, client_id=np.arange(1, n + 1, dtype=np.int64) * 3, columns={"clv": clv}
+    )
+    by_value = arrays.client_id[np.lexsort((arrays.client_id, clv))]
+    # A random third; the highest fifth of the values (met only at the far end of the
+    # ascending order: read in steps four times larger each).
+    for keep in (rng.random(n) < 0.35, clv >= 400):
+        valid = keep & ~np.isnan(clv)
+        expected = [c for c in by_value.tolist() if valid[c // 3 - 1]]
+        for descending in (False, True):
+            order = expected[::-1] if descending else expected
+            assert arrays.ranked("clv", descending=descending, keep=keep).tolist() == order
+            for limit in (1, 51, 1_001, 3_000, len(order), len(order) + 10):
+                front = arrays.ranked("clv", descending=descending, keep=keep, limit=limit)
+                assert front.tolist() == order[:limit]
