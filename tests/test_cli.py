@@ -308,7 +308,7 @@ def test_demo_no_serve_twice_creates_the_company_once(fresh_migrated_dir: Path) 
 
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
-    assert counts_after_first == {"identity_user": 8, "identity_team": 6, "clients_client": 103}
+    assert counts_after_first == {"identity_user": 8, "identity_team": 6, "clients_client": 301}
     assert table_counts(fresh_migrated_dir) == counts_after_first
     assert "Demo data: already loaded" in second.stdout
     assert f"password for all: {DEMO_PASSWORD}" in second.stdout

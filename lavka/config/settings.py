@@ -281,5 +281,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LAVKA_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "WARNING"}},
+    # fontTools logs every step of subsetting the PDF font at INFO: dozens of lines a PDF.
+    "loggers": {"huey": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,10 +26,13 @@ from django.db.models import Max
 from django.utils import timezone, translation
 
 from lavka.audit.services import Action, audit_record
-from lavka.clients.models import Client, Tier, Touchpoint
-from lavka.clients.services import client_create
-from lavka.clients.services.core import client_fields_clean, search_text_for
-from lavka.demo import names
+from lavka.clients.models import Address, Client, Person, Tier, Touchpoint
+from lavka.clients.services import client_create, client_update
+from lavka.clients.services.blocks import important_dates_remind
+from lavka.clients.services.core import client_fields_clean, client_set_tags, search_text_for
+from lavka.demo import blocks, names, taxids
+from lavka.demo.blocks import TOUCHPOINT_KINDS, TOUCHPOINT_OUTCOMES, TOUCHPOINT_SUBJECTS
+from lavka.demo.details import address, client_details, landline, mobile, place
 from lavka.demo.keyaccounts import keyaccounts_demo_load
 from lavka.demo.leads import leads_demo_load
 from lavka.demo.plans import demo_plans_ensure
@@ -110,10 +114,10 @@ TEAMS = [
 
 USERS = [
     DemoUser("admin", "Елена", "Кузнецова", ADMINISTRATOR, "head", "ru", 0),
-    DemoUser("manager", "Dmitry", "Orlov", SALES_MANAGER, "moscow", "en", 12),
-    DemoUser("anna", "Анна", "Белова", SALES_REP, "moscow", "ru", 30),
-    DemoUser("ivan", "Ivan", "Petrov", SALES_REP, "moscow", "en", 30),
-    DemoUser("pavel", "Павел", "Смирнов", SALES_REP, "spb", "ru", 30),
+    DemoUser("manager", "Dmitry", "Orlov", SALES_MANAGER, "moscow", "en", 30),
+    DemoUser("anna", "Анна", "Белова", SALES_REP, "moscow", "ru", 90),
+    DemoUser("ivan", "Ivan", "Petrov", SALES_REP, "moscow", "en", 90),
+    DemoUser("pavel", "Павел", "Смирнов", SALES_REP, "spb", "ru", 90),
     DemoUser("maria", "Maria", "Volkova", MARKETER, "marketing", "en", 0),
     DemoUser("sergey", "Сергей", "Лебедев", SERVICE_AGENT, "service", "ru", 0),
     DemoUser("olga", "Olga", "Novikova", ANALYST, "analytics", "en", 0),
@@ -146,7 +150,7 @@ def load_demo(*, scale: int = 0, progress: Progress | None = None) -> dict[str, 
         roles = _roles_ensure()
         teams, teams_created = _teams_ensure()
         users, users_created = _users_ensure(roles=roles, teams=teams)
-        clients_created = _clients_ensure(users=users, report=report)
+        cards = _clients_ensure(users=users, report=report)
         sales_created = _sales_ensure(users=users, report=report)
         leads_created = leads_demo_load(
             users=users,
@@ -157,6 +161,8 @@ def load_demo(*, scale: int = 0, progress: Progress | None = None) -> dict[str, 
             rng=random.Random(f"{SEED}:keyaccounts"),  # noqa: S311 (demo data, not secrets)
         )
         plans_created = demo_plans_ensure(actor=users["admin"])
+        # What the daily reminder job would send this morning: the birthdays coming.
+        important_dates_remind()
     scale_created = _clients_generate(count=scale, users=users, report=report) if scale else 0
     scale_sales = (
         _sales_generate(report=report) if scale else {"deals": 0, "orders": 0, "order_lines": 0}
@@ -175,7 +181,12 @@ def load_demo(*, scale: int = 0, progress: Progress | None = None) -> dict[str, 
         "created": {
             "teams": teams_created,
             "users": users_created,
-            "clients": clients_created,
+            "clients": cards["clients"],
+            "custom_fields": cards["custom_fields"],
+            "contact_persons": cards["contact_persons"],
+            "contracts": cards["contracts"],
+            "touchpoints": cards["touchpoints"],
+            "tasks": cards["tasks"],
             "generated_clients": scale_created,
             "deals": sales_created["deals"],
             "orders": sales_created["orders"],
@@ -252,18 +263,38 @@ def _users_ensure(*, roles: dict[str, Role], teams: dict[str, Team]) -> tuple[di
     return users, created
 
 
-def _clients_ensure(*, users: dict[str, User], report: Progress) -> int:
-    """Each seller's clients, created through the service as the seller would."""
+def _clients_ensure(*, users: dict[str, User], report: Progress) -> Counter[str]:
+    """Each seller's clients with their cards and a year of touchpoints, created through
+    the services as the seller would (the personal-details fields by the
+    administrator). A client whose card has no address yet gets its card filled in; one
+    without touchpoints gets its year of them; so a rerun creates nothing."""
+    made: Counter[str] = Counter()
+    made["custom_fields"] = blocks.custom_fields_ensure(users["admin"])
+    tiers = {tier.code: tier for tier in Tier.objects.all()}
+    today, now = timezone.localdate(), timezone.now()
     total = sum(spec.clients for spec in USERS)
-    done = created = 0
+    done = 0
     for spec in USERS:
         if not spec.clients:
             continue
         owner = users[spec.username]
-        existing = set(Client.all_objects.filter(owner=owner).values_list("name", flat=True))
-        for fields in seller_clients(spec):
-            if fields["name"] not in existing:
-                client_create(
+        existing = {c.name: c for c in Client.all_objects.filter(owner=owner).order_by("id")}
+        with_card = set(
+            Address.objects.filter(client__owner=owner).values_list("client_id", flat=True)
+        )
+        with_timeline = set(
+            Touchpoint.objects.filter(client__owner=owner).values_list("client_id", flat=True)
+        )
+        listed = seller_clients(spec)
+        parents = parent_pairs(listed)
+        for index, fields in enumerate(listed):
+            rng = random.Random(f"{SEED}:{spec.username}:card:{index}")  # noqa: S311
+            card = client_details(rng, fields=fields, today=today)
+            tier = tiers.get(card.tier)
+            parent = existing.get(listed[parents[index]]["name"]) if index in parents else None
+            client = existing.get(fields["name"])
+            if client is None:
+                client = client_create(
                     actor=owner,
                     name=fields["name"],
                     kind=fields["kind"],
@@ -273,11 +304,66 @@ def _clients_ensure(*, users: dict[str, User], report: Progress) -> int:
                     phone=fields["phone"],
                     city=fields["city"],
                     notes=fields["notes"],
+                    tier=tier,
+                    parent=parent,
+                    tags=card.tags,
+                    **card.fields,
                 )
-                created += 1
+                existing[client.name] = client
+                made["clients"] += 1
+            elif client.pk not in with_card and client.deleted_at is None:
+                # A client of an earlier demo, made before the cards were filled in.
+                client = client_update(
+                    actor=owner, client=client, tier=tier, parent=parent, **card.fields
+                )
+                client_set_tags(actor=owner, client=client, names=card.tags)
+            if client.pk not in with_card and client.deleted_at is None:
+                made += blocks.card_create(
+                    owner=owner, client=client, details=card, tiers=tiers, rng=rng, now=now
+                )
+                people = blocks.people_create(owner=owner, client=client, people=card.people)
+                made["contact_persons"] += len(people)
+                if index in parents and parents[index] == min(parents.values()):
+                    # The parent's first contact also sits on the subsidiary's board.
+                    board = (
+                        Person.objects.filter(employments__organisation=parent)
+                        .order_by("id")
+                        .first()
+                    )
+                    if board is not None:
+                        blocks.board_member_link(
+                            owner=owner,
+                            person=board,
+                            organisation=client,
+                            russian=place(client.city)[0] == "RU",
+                        )
+            if client.pk not in with_timeline and client.deleted_at is None:
+                made["touchpoints"] += blocks.touchpoints_create(
+                    owner=owner,
+                    client=client,
+                    tier=card.tier_change[0] if card.tier_change else card.tier,
+                    people=list(Person.objects.filter(employments__organisation=client)),
+                    rng=random.Random(f"{SEED}:{spec.username}:touchpoints:{index}"),  # noqa: S311
+                    now=now,
+                )
             done += 1
             report("clients", done, total)
-    return created
+    return made
+
+
+def parent_pairs(listed: list[dict[str, str]]) -> dict[int, int]:
+    """Which of a seller's clients are subsidiaries of which: {child index: parent
+    index}, among the Russian organisations (the 3rd owns the 10th, the 21st the 28th)."""
+    organisations = [
+        index
+        for index, fields in enumerate(listed)
+        if fields["kind"] == Client.Kind.ORGANISATION and place(fields["city"])[0] == "RU"
+    ]
+    return {
+        organisations[child]: organisations[parent]
+        for parent, child in ((2, 9), (20, 27))
+        if child < len(organisations)
+    }
 
 
 def seller_clients(spec: DemoUser) -> list[dict[str, str]]:
@@ -297,8 +383,12 @@ def _clients_generate(*, count: int, users: dict[str, User], report: Progress) -
     """Bring the number of generated clients up to `count`, in batches.
 
     Rows are cleaned as the service cleans them and get the default tier and their
-    search text, SCALE_TOUCHPOINTS touchpoints each (their last_contact_at set from
-    them), but no audit events, contact points or tier history."""
+    search text, an INN (Russian clients), one address (the legal one of an
+    organisation, a private person's postal one) and SCALE_TOUCHPOINTS touchpoints each
+    (their last_contact_at set from them), but no audit events, contact points or tier
+    history. The INN and address come from their own random.Random per row, so they do
+    not shift the other draws; the INNs' serial numbers follow the row's number (from
+    5,000,000 on, where the fixed demo's never are), so no two are the same."""
     already = Client.all_objects.filter(notes=SCALE_NOTE).count()
     if already >= count:
         report("generated clients", count, count)
@@ -307,7 +397,7 @@ def _clients_generate(*, count: int, users: dict[str, User], report: Progress) -
     rng = random.Random(f"{SEED}:scale")  # noqa: S311 - demo data, not secrets
     tier = Tier.objects.filter(is_default=True).order_by("order").first()
     now = timezone.now()
-    batch: list[tuple[Client, list[Touchpoint]]] = []
+    batch: list[tuple[Client, list[Touchpoint], Address]] = []
     created = 0
     for index in range(count):
         # Draw every row, even those that exist, so row N is the same on every run.
@@ -317,8 +407,9 @@ def _clients_generate(*, count: int, users: dict[str, User], report: Progress) -
         if index < already:
             continue
         owner = users[spec.username]
+        extra, client_address = _scale_details(index, fields)
         client = Client(
-            **client_fields_clean(fields | {"notes": SCALE_NOTE}),
+            **client_fields_clean(fields | extra | {"notes": SCALE_NOTE}),
             owner=owner,
             team_id=owner.team_id,
             tier=tier,
@@ -327,7 +418,7 @@ def _clients_generate(*, count: int, users: dict[str, User], report: Progress) -
         client.search_text = search_text_for(client)
         client_touchpoints = _touchpoints_for(index, owner=owner, now=now, age=age)
         client.last_contact_at = _last_contact(client_touchpoints)
-        batch.append((client, client_touchpoints))
+        batch.append((client, client_touchpoints, client_address))
         if len(batch) == SCALE_BATCH:
             created += _insert(batch)
             report("generated clients", already + created, count)
@@ -337,40 +428,40 @@ def _clients_generate(*, count: int, users: dict[str, User], report: Progress) -
     return created
 
 
-def _insert(batch: list[tuple[Client, list[Touchpoint]]]) -> int:
-    """One transaction per batch: the clients, then their touchpoints (which need the
-    clients' keys). last_contact_at is already on the client rows, so no UPDATE."""
+def _scale_details(index: int, fields: dict[str, str]) -> tuple[dict[str, str], Address]:
+    """Generated client number `index`'s INN (Russian clients; numbered, so unique) and
+    its one address, primary."""
+    rng = random.Random(f"{SEED}:scale:details:{index}")  # noqa: S311 - demo data
+    country, _region, tax, _prefixes, _streets = place(fields["city"])
+    organisation = fields["kind"] == Client.Kind.ORGANISATION
+    extra = {}
+    if country == "RU":
+        serial = 5_000_000 + index if organisation else 50_000_000 + index
+        extra["inn"] = taxids.inn_complete(f"{tax}{serial}")
+    kind = Address.Kind.LEGAL if organisation else Address.Kind.POSTAL
+    suffix = ("офис" if organisation else "кв.") if country == "RU" else ""
+    return extra, Address(**address(rng, fields["city"], kind, suffix=suffix), is_primary=True)
+
+
+def _insert(batch: list[tuple[Client, list[Touchpoint], Address]]) -> int:
+    """One transaction per batch: the clients, then their touchpoints and addresses
+    (which need the clients' keys). last_contact_at is already on the client rows, so
+    no UPDATE."""
     with transaction.atomic():
-        clients = Client.objects.bulk_create([client for client, _ in batch])
+        clients = Client.objects.bulk_create([client for client, _, _ in batch])
         rows: list[Touchpoint] = []
-        for client, client_touchpoints in zip(clients, (tps for _, tps in batch), strict=True):
+        addresses: list[Address] = []
+        for client, (_, client_touchpoints, client_address) in zip(clients, batch, strict=True):
             for touchpoint in client_touchpoints:
                 touchpoint.client_id = client.pk
                 rows.append(touchpoint)
+            client_address.client_id = client.pk
+            addresses.append(client_address)
         Touchpoint.objects.bulk_create(rows, batch_size=SCALE_BATCH)
+        Address.objects.bulk_create(addresses, batch_size=SCALE_BATCH)
     size = len(batch)
     batch.clear()
     return size
-
-
-TOUCHPOINT_KINDS = [
-    # (kind, channel, weight)
-    (Touchpoint.Kind.CALL, "phone", 35),
-    (Touchpoint.Kind.EMAIL, "email", 25),
-    (Touchpoint.Kind.MESSAGE, "telegram", 10),
-    (Touchpoint.Kind.MEETING, "office", 10),
-    (Touchpoint.Kind.VISIT, "site", 5),
-    (Touchpoint.Kind.NOTE, "", 15),
-]
-TOUCHPOINT_SUBJECTS = {
-    Touchpoint.Kind.CALL: ["Уточнили объём заказа", "Follow-up call", "Звонок по счёту"],
-    Touchpoint.Kind.EMAIL: ["Коммерческое предложение", "Price list for the season"],
-    Touchpoint.Kind.MESSAGE: ["Напоминание об оплате", "Delivery date confirmed"],
-    Touchpoint.Kind.MEETING: ["Встреча в офисе", "Quarterly review"],
-    Touchpoint.Kind.VISIT: ["Визит на склад клиента", "Store visit"],
-    Touchpoint.Kind.NOTE: ["Просил перезвонить после праздников", "Prefers invoices by post"],
-}
-TOUCHPOINT_OUTCOMES = [o for o in Touchpoint.Outcome.values if o]
 
 
 def _touchpoints_for(
@@ -429,7 +520,7 @@ def client_fields(rng: random.Random, *, team: str) -> dict[str, str]:
             name = f"{rng.choice(names.RU_ORG_FORMS)} «{brand}»"
             domain = names.slug(brand)
         email = f"{rng.choice(names.EMAIL_BOXES)}@{domain}.example"
-        phone = _landline(rng, code)
+        phone = landline(rng, code, as_first_drawn=True)
     else:
         kind = Client.Kind.PERSON
         if foreign:
@@ -440,7 +531,7 @@ def client_fields(rng: random.Random, *, team: str) -> dict[str, str]:
             first, last = rng.choice(names.RU_FEMALE_FIRST), rng.choice(names.RU_SURNAMES) + "а"
         name = f"{first} {last}"
         email = f"{names.slug(first)}.{names.slug(last)}@mail.example"
-        phone = _landline(rng, code) if foreign else _mobile(rng)
+        phone = landline(rng, code, as_first_drawn=True) if foreign else mobile(rng)
     return {
         "kind": str(kind),
         "name": name,
@@ -451,46 +542,6 @@ def client_fields(rng: random.Random, *, team: str) -> dict[str, str]:
         "city": city,
         "notes": rng.choice(NOTES),
     }
-
-
-def _valid_phone(rng: random.Random, make: Callable[[], str]) -> str:
-    """A number `make` draws that phonenumbers accepts (real numbering plans leave gaps);
-    deterministic because the draws come from `rng`."""
-    import phonenumbers
-
-    candidate = make()
-    for _attempt in range(200):
-        try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(candidate, "RU")):
-                return candidate
-        except phonenumbers.NumberParseException:
-            pass
-        candidate = make()
-    return ""
-
-
-def _landline(rng: random.Random, code: str) -> str:
-    return _valid_phone(rng, lambda: _landline_draw(rng, code))
-
-
-def _landline_draw(rng: random.Random, code: str) -> str:
-    if code.startswith("+"):
-        return f"{code} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
-    digits = f"{rng.randint(0, 10 ** (10 - len(code)) - 1):0{10 - len(code)}d}"
-    if len(digits) == 7:
-        return f"+7 ({code}) {digits[:3]}-{digits[3:5]}-{digits[5:]}"
-    return f"+7 ({code}) {digits[:2]}-{digits[2:4]}-{digits[4:]}"
-
-
-def _mobile(rng: random.Random) -> str:
-    return _valid_phone(rng, lambda: _mobile_draw(rng))
-
-
-def _mobile_draw(rng: random.Random) -> str:
-    return (
-        f"+7 ({rng.randint(900, 999)}) {rng.randint(100, 999)}-"
-        f"{rng.randint(10, 99)}-{rng.randint(10, 99)}"
-    )
 
 
 # --- sales: catalogue, pipelines, deals, two years of orders ------------------------------
@@ -868,14 +919,15 @@ def _orders_ensure(*, users: dict[str, User], products: list[DemoProduct], repor
     )
     owners = [users[spec.username].pk for spec in USERS if spec.clients]
     start = timezone.localdate() - dt.timedelta(days=HISTORY_DAYS)
+    # In roubles, whatever the client's own currency: the demo price list is in roubles.
     clients = [
-        (pk, owner_id, team_id, start, currency or "RUB")
-        for pk, owner_id, team_id, currency in Client.objects.filter(owner_id__in=owners)
+        (pk, owner_id, team_id, start, "RUB")
+        for pk, owner_id, team_id in Client.objects.filter(owner_id__in=owners)
         .exclude(notes=SCALE_NOTE)
         # A client the demo made from a lead is new: it has bought nothing yet.
         .exclude(pk__in=Lead.objects.filter(client__isnull=False).values("client_id"))
         .order_by("id")
-        .values_list("pk", "owner_id", "team_id", "currency")
+        .values_list("pk", "owner_id", "team_id")
         if pk not in done
     ]
     if not clients:

@@ -270,3 +270,257 @@ TENDER_STAGES = [
     ("Won", "Выиграли", "won", 100, "good"),
     ("Lost", "Проиграли", "lost", 0, "risk"),
 ]
+
+
+# --- the card's blocks ------------------------------------------------------------------
+
+# city -> (ISO country, region, tax region code (Russia) or "", postcode prefixes,
+# streets). A postcode is a prefix and random digits up to the country's length.
+PLACES: dict[str, tuple[str, str, str, list[str], list[str]]] = {
+    "Москва": (
+        "RU",
+        "г. Москва",
+        "77",
+        ["101", "105", "109", "115", "117", "119", "123", "125", "127", "129"],
+        [
+            "Тверская ул.",
+            "Ленинградский пр-т",
+            "ул. Большая Ордынка",
+            "Профсоюзная ул.",
+            "ул. Садовая-Кудринская",
+            "Варшавское ш.",
+            "ул. Щепкина",
+            "Дмитровское ш.",
+        ],
+    ),
+    "Тула": (
+        "RU",
+        "Тульская обл.",
+        "71",
+        ["300"],
+        ["пр-т Ленина", "ул. Советская", "Красноармейский пр-т", "ул. Болдина"],
+    ),
+    "Казань": (
+        "RU",
+        "Республика Татарстан",
+        "16",
+        ["420"],
+        ["ул. Баумана", "ул. Пушкина", "пр-т Победы", "ул. Декабристов"],
+    ),
+    "Нижний Новгород": (
+        "RU",
+        "Нижегородская обл.",
+        "52",
+        ["603"],
+        ["ул. Большая Покровская", "ул. Родионова", "Московское ш.", "ул. Белинского"],
+    ),
+    "Екатеринбург": (
+        "RU",
+        "Свердловская обл.",
+        "66",
+        ["620"],
+        ["ул. Малышева", "пр-т Ленина", "ул. 8 Марта", "ул. Луначарского"],
+    ),
+    "Новосибирск": (
+        "RU",
+        "Новосибирская обл.",
+        "54",
+        ["630"],
+        ["Красный пр-т", "ул. Кирова", "ул. Фрунзе", "ул. Большевистская"],
+    ),
+    "Самара": (
+        "RU",
+        "Самарская обл.",
+        "63",
+        ["443"],
+        ["Московское ш.", "ул. Куйбышева", "ул. Ново-Садовая", "ул. Садовая"],
+    ),
+    "Санкт-Петербург": (
+        "RU",
+        "г. Санкт-Петербург",
+        "78",
+        ["190", "191", "192", "194", "195", "196", "197", "199"],
+        [
+            "Невский пр-т",
+            "Лиговский пр-т",
+            "наб. реки Фонтанки",
+            "Московский пр-т",
+            "ул. Марата",
+            "Большой пр-т В.О.",
+            "Кантемировская ул.",
+            "ул. Савушкина",
+        ],
+    ),
+    "Великий Новгород": (
+        "RU",
+        "Новгородская обл.",
+        "53",
+        ["173"],
+        ["ул. Большая Московская", "Великая ул.", "ул. Людогоща"],
+    ),
+    "Петрозаводск": (
+        "RU",
+        "Республика Карелия",
+        "10",
+        ["185"],
+        ["пр-т Ленина", "ул. Кирова", "Первомайский пр-т"],
+    ),
+    "Мурманск": (
+        "RU",
+        "Мурманская обл.",
+        "51",
+        ["183"],
+        ["пр-т Ленина", "Кольский пр-т", "ул. Полярные Зори"],
+    ),
+    "Калининград": (
+        "RU",
+        "Калининградская обл.",
+        "39",
+        ["236"],
+        ["Ленинский пр-т", "ул. Черняховского", "Московский пр-т"],
+    ),
+    "Псков": (
+        "RU",
+        "Псковская обл.",
+        "60",
+        ["180"],
+        ["Октябрьский пр-т", "Рижский пр-т", "ул. Гоголя"],
+    ),
+    "Helsinki": (
+        "FI",
+        "Uusimaa",
+        "",
+        ["00"],
+        ["Mannerheimintie", "Aleksanterinkatu", "Hämeentie", "Mechelininkatu"],
+    ),
+    "Berlin": (
+        "DE",
+        "Berlin",
+        "",
+        ["101", "104", "107", "109", "120"],
+        ["Friedrichstraße", "Torstraße", "Kurfürstendamm", "Oranienstraße"],
+    ),
+    "London": (
+        "GB",
+        "Greater London",
+        "",
+        ["EC1A", "EC2M", "WC2N", "SE1", "SW1P", "N1", "E14"],
+        ["Baker Street", "Old Street", "Borough High Street", "Commercial Road"],
+    ),
+    "Tallinn": (
+        "EE",
+        "Harju maakond",
+        "",
+        ["10"],
+        ["Narva mnt", "Pärnu mnt", "Tartu mnt", "Viru väljak"],
+    ),
+}
+CURRENCY_BY_COUNTRY = {"RU": "RUB", "FI": "EUR", "DE": "EUR", "EE": "EUR", "GB": "GBP"}
+
+INDUSTRIES_RU = [
+    "Розничная торговля",
+    "Общепит (HoReCa)",
+    "Производство",
+    "Логистика",
+    "Образование",
+    "Информационные технологии",
+    "Строительство",
+    "Медицина",
+    "Гостиничный бизнес",
+    "Бизнес-центры и аренда",
+]
+INDUSTRIES_EN = [
+    "Retail",
+    "Hospitality",
+    "Manufacturing",
+    "Logistics",
+    "Software",
+    "Professional services",
+    "Healthcare",
+]
+# The demo price lists a client can be on (names of the price level) and its discount.
+PRICE_LEVELS = [
+    ("Base prices (Базовые цены)", [0, 0, 0, 3]),
+    ("Wholesale (Опт)", [5, 7, 10]),
+    ("Dealer (Дилерский)", [12, 15]),
+]
+PAYMENT_TERMS = [0, 7, 14, 14, 30, 30, 30, 45, 60]
+PREFERRED_TIMES = ["10:00–13:00", "после 15:00", "с 9 до 11", "weekday mornings", "after 2 pm"]
+SOURCES = ["Сайт", "Рекомендация", "Выставка", "Холодный звонок", "Website", "Referral"]
+
+TAGS_RU = ["опт", "розница", "HoReCa", "тендер", "офис", "госзаказчик", "доставка по графику"]
+TAGS_EN = ["export", "newsletter", "wholesale", "tender"]
+
+# (Russian, English) sources of a consent given, and of one withdrawn.
+CONSENT_SOURCES = [
+    ("Форма на сайте", "Website form"),
+    ("Договор поставки", "Supply contract"),
+    ("Выставка «Скрепка Экспо»", "Trade fair"),
+    ("Звонок менеджера", "Phone call"),
+]
+CONSENT_WITHDRAWALS = [("Отписался по ссылке в письме", "Unsubscribed via the email link")]
+
+MESSENGERS = ["Telegram", "WhatsApp", "VK"]
+EXTRA_EMAIL_BOXES = ["buh", "accounts", "zakupki", "finance"]
+
+# Contracts: (Russian subject, English subject, typical value in roubles).
+CONTRACT_SUBJECTS = [
+    ("Поставка канцелярских товаров", "Supply of office stationery", 600_000),
+    ("Поставка бумаги и расходных материалов", "Supply of paper and consumables", 900_000),
+    ("Кофе и чай для офиса по графику", "Scheduled coffee and tea supply", 300_000),
+    ("Обслуживание принтеров", "Printer maintenance", 240_000),
+    ("Поставка офисной мебели", "Office furniture supply", 1_800_000),
+    ("Хозяйственные товары по заявкам", "Cleaning supplies on request", 400_000),
+]
+CONTRACT_NOTES = ["", "", "Скидка 5 % при оплате в течение 5 дней.", "Delivery every Tuesday."]
+
+# Contact persons: (Russian job title, English job title).
+JOB_TITLES = [
+    ("Генеральный директор", "Managing director"),
+    ("Менеджер по закупкам", "Purchasing manager"),
+    ("Главный бухгалтер", "Chief accountant"),
+    ("Офис-менеджер", "Office manager"),
+    ("Руководитель отдела снабжения", "Head of procurement"),
+    ("Коммерческий директор", "Commercial director"),
+    ("Администратор", "Office administrator"),
+]
+# Their role in buying from us: (Russian, English).
+PERSON_ROLES = [
+    ("принимает решение", "decides"),
+    ("согласует", "approves"),
+    ("делает заказы", "places orders"),
+    ("оплачивает счета", "pays invoices"),
+]
+BOARD_TITLE = ("Член совета директоров", "Board member")
+
+# Personal details: the administrator's custom fields and values to draw.
+CARS = [
+    "Toyota Camry",
+    "Kia Rio",
+    "Lada Vesta",
+    "Volvo XC60",
+    "Škoda Octavia",
+    "BMW 3",
+    "Haval Jolion",
+]
+HOBBIES_RU = ["рыбалка", "горные лыжи", "шахматы", "садоводство", "бег", "фотография", "театр"]
+HOBBIES_EN = ["sailing", "golf", "chess", "gardening", "running", "photography", "jazz"]
+PET_NAMES_RU = ["Барсик", "Мурка", "Рекс", "Лайма", "Кузя", "Пушок"]
+PET_NAMES_EN = ["Buddy", "Luna", "Max", "Daisy", "Bella", "Charlie"]
+DRINKS = ["Coffee (Кофе)", "Tea (Чай)", "Green tea (Зелёный чай)", "Water (Вода)"]
+
+TIER_REASONS = [
+    "Оборот вырос вдвое за год",
+    "Подписали годовой договор",
+    "Annual volume above 5 million",
+    "Закупки упали, перевели в массовый",
+]
+
+TASK_TITLES = [
+    ("Позвонить по продлению договора", "call"),
+    ("Отправить прайс-лист на сезон", "email"),
+    ("Согласовать график поставок", "call"),
+    ("Встреча: обсудить годовой объём", "meeting"),
+    ("Send the updated price list", "email"),
+    ("Call about the overdue invoice", "call"),
+]

@@ -37,6 +37,7 @@ from lavka.clients.services.blocks import (
     important_date_add,
     important_dates_remind,
     person_create,
+    person_important_date_add,
     tier_create,
     tier_update,
 )
@@ -367,6 +368,56 @@ def test_reminder_across_the_new_year(org, client_of_rep):
 
     assert important_dates_remind(today=dt.date(2026, 12, 30)) == 1
     assert ImportantDate.objects.get().last_reminded_for == 2027
+
+
+def test_a_contact_persons_birthday_reminds_the_persons_owner_with_a_link_to_them(
+    org, client_of_rep
+):
+    person = person_create(
+        actor=org.rep, first_name="Anna", last_name="Smirnova", organisation=client_of_rep
+    )
+
+    date = person_important_date_add(
+        actor=org.rep,
+        person=person,
+        kind="birthday",
+        month=3,
+        day=10,
+        year=1985,
+        remind_days_before=3,
+    )
+
+    assert (date.person, date.client, date.year) == (person, None, 1985)
+    person.refresh_from_db()
+    assert person.version == 2
+    event = AuditEvent.objects.filter(object_id=str(person.pk), actor=org.rep).latest("id")
+    assert event.changes == {"important_dates": [None, "Birthday 10.03"]}
+    assert important_dates_remind(today=dt.date(2026, 3, 7)) == 1
+    reminder = Notification.objects.get(recipient=org.rep)
+    assert (reminder.title, reminder.url) == (
+        "Birthday of Anna Smirnova in 3 days",
+        f"/people/{person.pk}/",
+    )
+
+
+def test_only_who_may_edit_a_person_adds_their_dates_and_the_date_is_checked(org, client_of_rep):
+    person = person_create(
+        actor=org.rep, first_name="Anna", last_name="Smirnova", organisation=client_of_rep
+    )
+
+    with pytest.raises(NotFound):
+        person_important_date_add(
+            actor=org.spb_rep, person=person, kind="birthday", month=3, day=10
+        )
+    with pytest.raises(NotPermitted):
+        person_important_date_add(
+            actor=org.colleague, person=person, kind="birthday", month=3, day=10
+        )
+    with pytest.raises(ValidationFailed) as caught:
+        person_important_date_add(actor=org.rep, person=person, kind="birthday", month=2, day=30)
+
+    assert caught.value.fields == {"day": ["This month has no such day."]}
+    assert not ImportantDate.objects.exists()
 
 
 # --- custom fields and tiers ----------------------------------------------------------

@@ -4,12 +4,15 @@ that shows every organisation they work at."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from lavka.audit.models import AuditEvent
 from lavka.clients.models import Address, Employment, Person
-from lavka.clients.services.blocks import address_add, person_create
+from lavka.clients.services.blocks import address_add, person_create, person_important_date_add
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -307,3 +310,29 @@ def test_another_teams_rep_cannot_unlink_and_nothing_changes(org, romashka, anna
 
 def test_another_teams_person_page_is_404(org, anna):
     assert logged_in(org.spb_rep).get(f"/people/{anna.pk}/").status_code == 404
+
+
+def test_the_person_page_shows_their_important_dates_with_the_days_left(org, anna):
+    today = timezone.localdate()
+    soon = today + dt.timedelta(days=5)
+    person_important_date_add(
+        actor=org.rep, person=anna, kind="birthday", month=soon.month, day=soon.day, year=1985
+    )
+
+    page = logged_in(org.rep).get(f"/people/{anna.pk}/", HTTP_ACCEPT_LANGUAGE="ru")
+
+    html = page.content.decode()
+    assert 'data-testid="person-dates"' in html
+    assert f"{soon.day}.{soon.month:02d}.1985" in html  # the year not split into "1 985"
+    assert "через 5 дней" in html
+
+
+def test_an_organisation_numbered_past_a_thousand_gets_the_people_it_searches_for(org):
+    """The search answers into the element its hx-target names: "#link-found-12345",
+    not an id the locale wrote as "12,345"."""
+    big = ClientFactory(pk=12345, owner=org.rep, team=org.moscow, name="Big", email="", phone="")
+
+    form = logged_in(org.rep).get(f"/clients/{big.pk}/card/forms/link/").content.decode()
+
+    assert 'hx-target="#link-found-12345"' in form
+    assert 'id="link-found-12345"' in form

@@ -686,21 +686,10 @@ def employment_link(
 # --- important dates ------------------------------------------------------------------
 
 
-@transaction.atomic
-def important_date_add(
-    *,
-    actor: Any,
-    client: Client,
-    kind: str,
-    month: Any,
-    day: Any,
-    label: str = "",
-    year: Any = None,
-    remind_days_before: Any = 7,
-) -> ImportantDate:
-    """A yearly date (a birthday, an anniversary, a pet's birthday); 29 February is
-    allowed and is remembered on 28 February in other years."""
-    locked = _client_locked(actor, client.pk)
+def _important_date_clean(
+    *, kind: str, month: Any, day: Any, label: Any, year: Any, remind_days_before: Any
+) -> dict[str, Any]:
+    """The fields of an important date, checked: ValidationFailed names each bad one."""
     errors: dict[str, list[str]] = {}
     if kind not in ImportantDate.Kind.values:
         errors["kind"] = [_("Choose one of the kinds.")]
@@ -733,22 +722,87 @@ def important_date_add(
         errors["label"] = [_("Say what the date is.")]
     if errors:
         raise ValidationFailed(fields=errors)
-    date = ImportantDate.objects.create(
-        client=locked,
+    return {
+        "kind": kind,
+        "label": label,
+        "month": numbers["month"] or 1,
+        "day": numbers["day"] or 1,
+        "year": numbers["year"],
+        "remind_days_before": numbers["remind_days_before"] or 0,
+    }
+
+
+def _important_date_text(date: ImportantDate) -> str:
+    return f"{date.get_kind_display()} {date.day:02d}.{date.month:02d}"
+
+
+@transaction.atomic
+def important_date_add(
+    *,
+    actor: Any,
+    client: Client,
+    kind: str,
+    month: Any,
+    day: Any,
+    label: str = "",
+    year: Any = None,
+    remind_days_before: Any = 7,
+) -> ImportantDate:
+    """A yearly date (a birthday, an anniversary, a pet's birthday); 29 February is
+    allowed and is remembered on 28 February in other years."""
+    locked = _client_locked(actor, client.pk)
+    cleaned = _important_date_clean(
         kind=kind,
+        month=month,
+        day=day,
         label=label,
-        month=numbers["month"] or 1,
-        day=numbers["day"] or 1,
-        year=numbers["year"],
-        remind_days_before=numbers["remind_days_before"] or 0,
+        year=year,
+        remind_days_before=remind_days_before,
     )
+    date = ImportantDate.objects.create(client=locked, **cleaned)
     _touch(locked)
-    _audit(
-        actor,
-        locked,
-        "important_dates",
-        None,
-        f"{date.get_kind_display()} {date.day:02d}.{date.month:02d}",
+    _audit(actor, locked, "important_dates", None, _important_date_text(date))
+    return date
+
+
+@transaction.atomic
+def person_important_date_add(
+    *,
+    actor: Any,
+    person: Person,
+    kind: str,
+    month: Any,
+    day: Any,
+    label: str = "",
+    year: Any = None,
+    remind_days_before: Any = 7,
+) -> ImportantDate:
+    """A contact person's yearly date (their birthday, say): checked as a client's, and
+    allowed to whoever may edit the person (their own record or an organisation they
+    work at). The person's owner is reminded before it comes."""
+    current, organisations = _person_locked(actor, person.pk)
+    if not _can_edit_person_record(actor, current) and not any(
+        can_edit_client(actor, org) for org in organisations
+    ):
+        raise NotPermitted(action="update", resource="person")
+    cleaned = _important_date_clean(
+        kind=kind,
+        month=month,
+        day=day,
+        label=label,
+        year=year,
+        remind_days_before=remind_days_before,
+    )
+    date = ImportantDate.objects.create(person=current, **cleaned)
+    current.version += 1
+    Person.all_objects.filter(pk=current.pk).update(
+        version=current.version, updated_at=timezone.now()
+    )
+    audit_record(
+        action=Action.UPDATE,
+        subject=current,
+        actor=actor,
+        changes={"important_dates": [None, _important_date_text(date)]},
     )
     return date
 
@@ -761,7 +815,7 @@ def important_date_remove(*, actor: Any, important_date: ImportantDate) -> None:
     current = ImportantDate.objects.filter(pk=important_date.pk, client=locked).first()
     if current is None:
         raise NotFound(resource="important_date", id=important_date.pk)
-    before = f"{current.get_kind_display()} {current.day:02d}.{current.month:02d}"
+    before = _important_date_text(current)
     current.delete()
     _touch(locked)
     _audit(actor, locked, "important_dates", before, None)
@@ -801,7 +855,7 @@ def important_dates_remind(*, today: dt.date | None = None) -> int:
                 "name": subject,
                 "days": days,
             }
-        url = f"/clients/{date.client_id}/" if date.client_id else ""
+        url = f"/clients/{date.client_id}/" if date.client_id else f"/people/{date.person_id}/"
         notify(recipient=owner, title=title, url=url)
         date.last_reminded_for = occurs.year
         date.save(update_fields=["last_reminded_for"])

@@ -25,6 +25,7 @@ from lavka.clients.selectors import client_get
 from lavka.clients.selectors.blocks import (
     address_get,
     employment_get,
+    important_date_days_left,
     people_to_link,
     person_get,
 )
@@ -239,13 +240,21 @@ def unlink_person(request: AuthedRequest, client_id: int, employment_id: int) ->
 @require_GET
 def show_person(request: AuthedRequest, person_id: int) -> HttpResponse:
     """A contact person and every organisation they work at (of those the viewer may
-    read), with job title and role at each."""
+    read), with job title and role at each, and their important dates."""
     person = person_get(viewer=request.user, person_id=person_id)
     jobs = list(person.visible_employments)  # type: ignore[attr-defined]
+    dates = list(person.important_dates.all())
+    for date in dates:
+        date.days_left = important_date_days_left(date)  # type: ignore[attr-defined]
     return render(
         request,
         "web/people/detail.html",
-        {"person": person, "jobs": jobs, "phone_display": phone_display(person.phone)},
+        {
+            "person": person,
+            "jobs": jobs,
+            "dates": dates,
+            "phone_display": phone_display(person.phone),
+        },
     )
 
 
