@@ -44,6 +44,9 @@ PAGES = [
     ("stage at risk (46 clients), by name", "/clients/?stage=at_risk"),
     ("probability of leaving 50-100%, by name", "/clients/?leave_min=50"),
     ("the plain list (score columns on)", "/clients/"),
+    ("the plain list, its last page (100: rows 4,951-5,000)", "/clients/?page=100"),
+    ("everyone by revenue (no index), the last page", "/clients/?sort=-revenue&page=100"),
+    ("the plain list, a page far past the end", "/clients/?page=99999"),
 ]
 
 LINE = re.compile(
