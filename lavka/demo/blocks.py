@@ -29,6 +29,8 @@ from lavka.clients.services.blocks import (
     important_date_add,
     person_create,
     person_important_date_add,
+    tier_create,
+    tier_update,
 )
 from lavka.clients.services.core import client_update
 from lavka.clients.services.timeline import client_timeline_refresh, task_create
@@ -80,6 +82,26 @@ def custom_fields_ensure(admin: Any) -> int:
         )
         created += 1
     return created
+
+
+def tiers_ensure(admin: Any) -> dict[str, Tier]:
+    """The tiers by code. A migration makes VIP, affiliated and mass; when they are
+    gone (a test's flush empties the table) the administrator makes them again, with
+    the migration's contact norms, mass the default."""
+    from importlib import import_module
+
+    tiers = {tier.code: tier for tier in Tier.objects.all()}
+    defaults = import_module("lavka.clients.migrations.0004_default_tiers").TIERS
+    for code, name, order, norm, colour, is_default in defaults:
+        if code in tiers:
+            continue
+        tier = tier_create(
+            actor=admin, code=code, name=name, order=order, contact_norm_days=norm, colour=colour
+        )
+        if is_default and not Tier.objects.filter(is_default=True).exists():
+            tier = tier_update(actor=admin, tier=tier, is_default=True)
+        tiers[code] = tier
+    return tiers
 
 
 def card_create(

@@ -270,7 +270,7 @@ def _clients_ensure(*, users: dict[str, User], report: Progress) -> Counter[str]
     without touchpoints gets its year of them; so a rerun creates nothing."""
     made: Counter[str] = Counter()
     made["custom_fields"] = blocks.custom_fields_ensure(users["admin"])
-    tiers = {tier.code: tier for tier in Tier.objects.all()}
+    tiers = blocks.tiers_ensure(users["admin"])
     today, now = timezone.localdate(), timezone.now()
     total = sum(spec.clients for spec in USERS)
     done = 0
