@@ -323,7 +323,7 @@ def _clients_ensure(*, users: dict[str, User], report: Progress) -> Counter[str]
                 )
                 people = blocks.people_create(owner=owner, client=client, people=card.people)
                 made["contact_persons"] += len(people)
-                if index in parents and parents[index] == min(parents.values()):
+                if parent is not None and parents[index] == min(parents.values()):
                     # The parent's first contact also sits on the subsidiary's board.
                     board = (
                         Person.objects.filter(employments__organisation=parent)
@@ -353,7 +353,8 @@ def _clients_ensure(*, users: dict[str, User], report: Progress) -> Counter[str]
 
 def parent_pairs(listed: list[dict[str, str]]) -> dict[int, int]:
     """Which of a seller's clients are subsidiaries of which: {child index: parent
-    index}, among the Russian organisations (the 3rd owns the 10th, the 21st the 28th)."""
+    index}. Among the seller's Russian organisations, the 3rd owns the 10th and the 21st
+    the 28th."""
     organisations = [
         index
         for index, fields in enumerate(listed)
