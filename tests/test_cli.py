@@ -302,9 +302,10 @@ def test_createuser_refuses_an_unknown_team(migrated_dir: Path) -> None:
 def test_demo_no_serve_twice_creates_the_company_once(fresh_migrated_dir: Path) -> None:
     env = lavka_env(fresh_migrated_dir)
 
-    first = lavka("demo", "--no-serve", env=env)
+    # 300 clients with full cards: about 20 s on a quiet machine, more on a busy one.
+    first = lavka("demo", "--no-serve", env=env, timeout=240)
     counts_after_first = table_counts(fresh_migrated_dir)
-    second = lavka("demo", "--no-serve", env=env)
+    second = lavka("demo", "--no-serve", env=env, timeout=120)
 
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
