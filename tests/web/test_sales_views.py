@@ -230,9 +230,7 @@ def test_the_deal_list_filters_by_client_stage_and_status(org, board, romashka):
     assert "Romashka tea" in by_stage and "Vasilek cups" not in by_stage
 
 
-def test_the_deal_list_shows_the_drill_down_filters_as_chips_and_keeps_them(
-    org, board, romashka
-):
+def test_the_deal_list_shows_the_drill_down_filters_as_chips_and_keeps_them(org, board, romashka):
     offered = new_deal(org.rep, romashka, board, "Romashka tea")
     new_deal(org.rep, romashka, board, "Romashka cups")
     deal_move(actor=org.rep, deal=offered, stage=board.offer)
