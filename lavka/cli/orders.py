@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import click
-
-from lavka.cli.base import (
-    EPILOG,
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Counter,
-    Failure,
-    acting_user,
-    database_required,
-    django_setup,
-    migrations_required,
+from lavka.cli.base import EPILOG
+from lavka.cli.transfer import (
+    import_group,
+    import_options,
+    import_outcome_echo,
+    import_workers,
+    run_file_import,
 )
-from lavka.cli.transfer import import_group, import_options, import_workers, mapping_resolve
 
 COUNT_KEYS = (
     "lines",
@@ -50,92 +40,23 @@ def import_orders(
     lines are grouped into orders by order number, or by client and date. Running the
     same file again changes nothing. Exits 0 when the import ran (even with rejected
     rows), 1 when the file cannot be read."""
-    if (file is None) == (resume_id is None):
-        raise Failure(
-            "give either FILE or --resume RUN_ID", "see: lavka import orders --help", EXIT_USAGE
-        )
-    django_setup()
-    database_required()
-    migrations_required()
-    from django.conf import settings
-
-    from lavka.audit.context import audit_context
-    from lavka.core.errors import DomainError
-    from lavka.imports.models import ImportRun
-    from lavka.imports.readers import FileProblem
-    from lavka.imports.services import (
-        import_can_resume,
-        import_run_in_process,
-        import_set_mapping,
-        import_upload,
+    run, result, counter = run_file_import(
+        target="orders",
+        file=file,
+        resume_id=resume_id,
+        mapping_ref=mapping_ref,
+        as_user=as_user,
+        dry_run=dry_run,
+        as_json=as_json,
+        upload={"read_all": False},
+        workers=import_workers(),
     )
-
-    actor = acting_user(as_user)
-    counter = Counter("rows")
-    with audit_context(via="cli", command="import orders"):
-        try:
-            if resume_id is not None:
-                run = ImportRun.objects.filter(pk=resume_id, target="orders").first()
-                if run is None or not import_can_resume(run):
-                    raise Failure(
-                        f"order import run {resume_id} cannot be resumed",
-                        "only a failed import can be resumed",
-                        EXIT_USAGE,
-                    )
-            else:
-                assert file is not None
-                path = Path(file)
-                if not path.is_file():
-                    raise Failure(f"cannot read {file}", "check the path", EXIT_FAILED)
-                run = import_upload(
-                    actor=actor,
-                    name=path.name,
-                    source=path,
-                    max_bytes=None,
-                    target="orders",
-                    read_all=False,
-                )
-                if mapping_ref:
-                    header = list(run.options.get("header", []))
-                    mapping = mapping_resolve(mapping_ref, header, actor, "orders")
-                    run = import_set_mapping(actor=actor, run=run, mapping=mapping)
-            result = import_run_in_process(
-                actor=actor,
-                run=run,
-                dry_run=dry_run,
-                progress=None if as_json else (lambda done, total: counter(done, total or 0)),
-                workers=import_workers(),
-            )
-        except FileProblem as exc:
-            raise Failure(
-                exc.message, "fix the file and run the command again", EXIT_FAILED
-            ) from None
-        except DomainError as exc:
-            fields = getattr(exc, "fields", {}) or {}
-            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in fields.items())
-            raise Failure(
-                detail or str(exc), "see: lavka import orders --help", EXIT_USAGE
-            ) from None
-    counts = result["counts"]
-    report = str(Path(settings.DATA_DIR) / result["error_report"])
-    keys = DRY_RUN_KEYS if dry_run else COUNT_KEYS
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "run_id": run.pk,
-                    "dry_run": dry_run,
-                    **{k: counts.get(k, 0) for k in keys},
-                    "error_report": report,
-                    "seconds": result.get("seconds", {}),
-                }
-            )
-        )
-    else:
-        counter.finish()
-        label = "Checked (dry run, nothing written)" if dry_run else "Imported"
-        click.echo(f"{label} {run.original_name} (run {run.pk}):")
-        for key in keys:
-            click.echo(f"  {key:<18}{counts.get(key, 0)}")
-        click.echo(f"Row errors: {report}")
-    return EXIT_OK
+    return import_outcome_echo(
+        run,
+        result,
+        counter,
+        keys=DRY_RUN_KEYS if dry_run else COUNT_KEYS,
+        dry_run=dry_run,
+        as_json=as_json,
+        extra={"seconds": result.get("seconds", {})},
+    )

@@ -92,12 +92,129 @@ IMPORT_OPTIONS = [
 ]
 
 
+CLIENT_COUNT_KEYS = ("created", "updated", "unchanged", "duplicates", "rejected")
+
+
 def import_workers() -> int:
     """Processes that read and check rows while the command's own process matches and
     writes: one per core, at most 4 (none on Windows, which cannot fork)."""
     if sys.platform.startswith("win"):
         return 0
     return max(0, min(4, os.cpu_count() or 1))
+
+
+def run_file_import(
+    *,
+    target: str,
+    file: str | None,
+    resume_id: int | None,
+    mapping_ref: str | None,
+    as_user: str | None,
+    dry_run: bool,
+    as_json: bool,
+    upload: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    workers: int = 0,
+) -> tuple[Any, dict[str, Any], Counter]:
+    """What every `lavka import TARGET` command does: upload FILE (or find the failed
+    run to resume), apply the mapping and the import-wide options, run the import in
+    this process with a progress counter, and turn what goes wrong into a `Failure`
+    with its exit code. Returns the run, the engine's result and the counter."""
+    command = f"lavka import {target}"
+    if (file is None) == (resume_id is None):
+        raise Failure("give either FILE or --resume RUN_ID", f"see: {command} --help", EXIT_USAGE)
+    django_setup()
+    database_required()
+    migrations_required()
+    from lavka.audit.context import audit_context
+    from lavka.core.errors import DomainError
+    from lavka.imports.models import ImportRun
+    from lavka.imports.readers import FileProblem
+    from lavka.imports.services import (
+        import_can_resume,
+        import_run_in_process,
+        import_set_mapping,
+        import_set_options,
+        import_upload,
+    )
+
+    actor = acting_user(as_user)
+    counter = Counter("rows")
+    with audit_context(via="cli", command=f"import {target}"):
+        try:
+            if resume_id is not None:
+                run = ImportRun.objects.filter(pk=resume_id, target=target).first()
+                if run is None or not import_can_resume(run):
+                    raise Failure(
+                        f"{target} import run {resume_id} cannot be resumed",
+                        "only a failed import can be resumed",
+                        EXIT_USAGE,
+                    )
+            else:
+                assert file is not None
+                path = Path(file)
+                if not path.is_file():
+                    raise Failure(f"cannot read {file}", "check the path", EXIT_FAILED)
+                run = import_upload(
+                    actor=actor,
+                    name=path.name,
+                    source=path,
+                    max_bytes=None,
+                    target=target,
+                    **(upload or {}),
+                )
+                if options:
+                    run = import_set_options(actor=actor, run=run, options=options)
+                if mapping_ref:
+                    header = list(run.options.get("header", []))
+                    mapping = mapping_resolve(mapping_ref, header, actor, target)
+                    run = import_set_mapping(actor=actor, run=run, mapping=mapping)
+            result = import_run_in_process(
+                actor=actor,
+                run=run,
+                dry_run=dry_run,
+                progress=None if as_json else (lambda done, total: counter(done, total or 0)),
+                workers=workers,
+            )
+        except FileProblem as exc:
+            raise Failure(
+                exc.message, "fix the file and run the command again", EXIT_FAILED
+            ) from None
+        except DomainError as exc:
+            fields = getattr(exc, "fields", {}) or {}
+            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in fields.items())
+            raise Failure(detail or str(exc), f"see: {command} --help", EXIT_USAGE) from None
+    return run, result, counter
+
+
+def import_outcome_echo(
+    run: Any,
+    result: dict[str, Any],
+    counter: Counter,
+    *,
+    keys: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Print an import's counts and where its row-error report is: one JSON object
+    with --json, else a few lines for a person."""
+    from django.conf import settings
+
+    counts = result["counts"]
+    report = str(Path(settings.DATA_DIR) / result["error_report"])
+    if as_json:
+        outcome = {"run_id": run.pk, "dry_run": dry_run, **{k: counts.get(k, 0) for k in keys}}
+        click.echo(json.dumps({**outcome, "error_report": report, **(extra or {})}))
+        return EXIT_OK
+    counter.finish()
+    label = "Checked (dry run, nothing written)" if dry_run else "Imported"
+    click.echo(f"{label} {run.original_name} (run {run.pk}):")
+    width = max(map(len, keys)) + 2
+    for key in keys:
+        click.echo(f"  {key:<{width}}{counts.get(key, 0)}")
+    click.echo(f"Row errors: {report}")
+    return EXIT_OK
 
 
 @cli.group(name="import", epilog=EPILOG, short_help="Import clients, orders or leads from a file.")
@@ -118,91 +235,19 @@ def import_clients(
     """Import clients from FILE: create new ones, update those found by external id,
     email or INN. Prints the counts and where the row-error report is. Exits 0 when the
     import ran (even with rejected rows), 1 when the file cannot be read."""
-    from pathlib import Path
-
-    if (file is None) == (resume_id is None):
-        raise Failure(
-            "give either FILE or --resume RUN_ID", "see: lavka import clients --help", EXIT_USAGE
-        )
-    django_setup()
-    database_required()
-    migrations_required()
-    from django.conf import settings
-
-    from lavka.audit.context import audit_context
-    from lavka.core.errors import DomainError
-    from lavka.imports.models import ImportRun
-    from lavka.imports.readers import FileProblem
-    from lavka.imports.services import (
-        import_can_resume,
-        import_run_in_process,
-        import_set_mapping,
-        import_upload,
+    run, result, counter = run_file_import(
+        target="clients",
+        file=file,
+        resume_id=resume_id,
+        mapping_ref=mapping_ref,
+        as_user=as_user,
+        dry_run=dry_run,
+        as_json=as_json,
+        workers=import_workers(),
     )
-
-    actor = acting_user(as_user)
-    counter = Counter("rows")
-    with audit_context(via="cli", command="import clients"):
-        try:
-            if resume_id is not None:
-                run = ImportRun.objects.filter(pk=resume_id).first()
-                if run is None or not import_can_resume(run):
-                    raise Failure(
-                        f"import run {resume_id} cannot be resumed",
-                        "only a failed import can be resumed",
-                        EXIT_USAGE,
-                    )
-            else:
-                assert file is not None
-                path = Path(file)
-                if not path.is_file():
-                    raise Failure(f"cannot read {file}", "check the path", EXIT_FAILED)
-                run = import_upload(actor=actor, name=path.name, source=path, max_bytes=None)
-                header = list(run.options.get("header", []))
-                if mapping_ref:
-                    mapping = mapping_resolve(mapping_ref, header, actor)
-                    run = import_set_mapping(actor=actor, run=run, mapping=mapping)
-            result = import_run_in_process(
-                actor=actor,
-                run=run,
-                dry_run=dry_run,
-                progress=lambda done, total: counter(done, total or 0),
-                workers=import_workers(),
-            )
-        except FileProblem as exc:
-            raise Failure(
-                exc.message, "fix the file and run the command again", EXIT_FAILED
-            ) from None
-        except DomainError as exc:
-            fields = getattr(exc, "fields", {}) or {}
-            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in fields.items())
-            raise Failure(
-                detail or str(exc), "see: lavka import clients --help", EXIT_USAGE
-            ) from None
-    counter.finish()
-    counts = result["counts"]
-    report = str(Path(settings.DATA_DIR) / result["error_report"])
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "run_id": run.pk,
-                    "dry_run": dry_run,
-                    **{
-                        k: counts.get(k, 0)
-                        for k in ("created", "updated", "unchanged", "duplicates", "rejected")
-                    },
-                    "error_report": report,
-                }
-            )
-        )
-    else:
-        label = "Checked (dry run, nothing written)" if dry_run else "Imported"
-        click.echo(f"{label} {run.original_name} (run {run.pk}):")
-        for key in ("created", "updated", "unchanged", "duplicates", "rejected"):
-            click.echo(f"  {key:<11}{counts.get(key, 0)}")
-        click.echo(f"Row errors: {report}")
-    return EXIT_OK
+    return import_outcome_echo(
+        run, result, counter, keys=CLIENT_COUNT_KEYS, dry_run=dry_run, as_json=as_json
+    )
 
 
 @cli.group(name="export", epilog=EPILOG, short_help="Export clients to a file.")
