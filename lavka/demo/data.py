@@ -12,6 +12,7 @@ so two runs (or two machines) produce the same company.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import random
 from collections import Counter
@@ -123,6 +124,20 @@ USERS = [
     DemoUser("olga", "Olga", "Novikova", ANALYST, "analytics", "en", 0),
 ]
 
+# `load_demo(compact=True)`: each seller's first clients only (the 102 of the demo's
+# first version, which the leads, key accounts and deals are drawn among), for tests
+# that need the demo's people and a base to look at, not its size.
+COMPACT_CLIENTS = {"manager": 12, "anna": 30, "ivan": 30, "pavel": 30}
+_compact: contextvars.ContextVar[bool] = contextvars.ContextVar("demo_compact", default=False)
+
+
+def clients_owned(spec: DemoUser) -> int:
+    """How many clients `spec` owns in this load of the demo."""
+    if _compact.get():
+        return min(spec.clients, COMPACT_CLIENTS.get(spec.username, spec.clients))
+    return spec.clients
+
+
 NOTES = [
     "",
     "",
@@ -138,13 +153,24 @@ NOTES = [
 ]
 
 
-def load_demo(*, scale: int = 0, progress: Progress | None = None) -> dict[str, Any]:
+def load_demo(
+    *, scale: int = 0, progress: Progress | None = None, compact: bool = False
+) -> dict[str, Any]:
     """Create whatever part of the demo company is missing, plus `scale` generated
     clients in total (bulk-inserted, without audit events, in batches of SCALE_BATCH)
-    with their deals and two years of orders.
+    with their deals and two years of orders. `compact`: each seller's first clients
+    only (COMPACT_CLIENTS), for tests.
 
     Returns the logins (all with DEMO_PASSWORD) and what was created this time.
     """
+    token = _compact.set(compact)
+    try:
+        return _load_demo(scale=scale, progress=progress)
+    finally:
+        _compact.reset(token)
+
+
+def _load_demo(*, scale: int, progress: Progress | None) -> dict[str, Any]:
     report = progress or (lambda stage, done, total: None)
     with transaction.atomic():
         roles = _roles_ensure()
@@ -272,7 +298,7 @@ def _clients_ensure(*, users: dict[str, User], report: Progress) -> Counter[str]
     made["custom_fields"] = blocks.custom_fields_ensure(users["admin"])
     tiers = blocks.tiers_ensure(users["admin"])
     today, now = timezone.localdate(), timezone.now()
-    total = sum(spec.clients for spec in USERS)
+    total = sum(clients_owned(spec) for spec in USERS)
     done = 0
     for spec in USERS:
         if not spec.clients:
@@ -372,7 +398,7 @@ def seller_clients(spec: DemoUser) -> list[dict[str, str]]:
     rng = random.Random(f"{SEED}:{spec.username}")  # noqa: S311 - demo data, not secrets
     seen: set[str] = set()
     clients: list[dict[str, str]] = []
-    while len(clients) < spec.clients:
+    while len(clients) < clients_owned(spec):
         fields = client_fields(rng, team=spec.team)
         if fields["name"] not in seen:
             seen.add(fields["name"])

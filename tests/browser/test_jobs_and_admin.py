@@ -10,7 +10,7 @@ from tests.browser.conftest import log_in, screenshot
 
 
 def test_export_runs_as_a_job_with_a_progress_bar_and_a_download(browser):
-    load_demo()
+    load_demo(compact=True)
     page = browser.new_page()
     log_in(page, "manager", DEMO_PASSWORD)
     page.goto("/clients/")
@@ -35,7 +35,7 @@ def test_export_runs_as_a_job_with_a_progress_bar_and_a_download(browser):
 
 
 def test_admin_edits_a_client_sees_history_deletes_and_restores_it(browser):
-    load_demo()
+    load_demo(compact=True)
     client = Client.objects.filter(owner__username="ivan").first()
     page = browser.new_page()
     log_in(page, "admin", DEMO_PASSWORD)
@@ -66,7 +66,7 @@ def test_admin_edits_a_client_sees_history_deletes_and_restores_it(browser):
 
 
 def test_admin_changes_a_roles_access_and_the_navigation_follows(browser):
-    load_demo()
+    load_demo(compact=True)
     admin_page = browser.new_page()
     log_in(admin_page, "admin", DEMO_PASSWORD)
     admin_page.click("[data-testid=lang-en]")

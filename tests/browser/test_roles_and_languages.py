@@ -66,7 +66,7 @@ def nav(page) -> dict[str, str]:
 
 
 def test_every_demo_role_logs_in_switches_language_and_logs_out(browser):
-    load_demo()
+    load_demo(compact=True)
 
     for username, (language, keys) in DEMO_USERS.items():
         page = browser.new_page()
@@ -91,7 +91,7 @@ def test_every_demo_role_logs_in_switches_language_and_logs_out(browser):
 
 
 def test_a_rep_cannot_open_another_teams_client_by_url(browser):
-    load_demo()
+    load_demo(compact=True)
     anna_client = Client.objects.filter(owner__username="anna").first()
     pavel_client = Client.objects.filter(owner__username="pavel").first()
     page = browser.new_page()
@@ -110,7 +110,7 @@ def test_a_rep_cannot_open_another_teams_client_by_url(browser):
 
 
 def test_screens_in_both_languages_narrow_and_wide(browser):
-    load_demo()
+    load_demo(compact=True)
     for language in ("en", "ru"):
         for width, label in ((1280, "wide"), (390, "narrow")):
             page = browser.new_page(width=width, height=844 if width < 800 else 800)
