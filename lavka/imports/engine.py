@@ -1003,7 +1003,9 @@ def _set_tags(items: list[tuple[int, dict[str, Any]]], tag_ids: dict[str, int]) 
     )
 
 
-def _problem_rows(run: ImportRun, problems: list[RowProblem]) -> list[ImportRowError]:
+def problem_rows(run: ImportRun, problems: list[RowProblem]) -> list[ImportRowError]:
+    """The run's row errors for `problems`, cut to their columns' lengths (every
+    target's batches write theirs with one bulk insert)."""
     return [
         ImportRowError(
             run=run,
@@ -1067,7 +1069,7 @@ def import_execute(
         if dry_run:
             for batch, precleaned in stream:
                 result = importer.process(batch, precleaned)
-                ImportRowError.objects.bulk_create(_problem_rows(run, result.problems))
+                ImportRowError.objects.bulk_create(problem_rows(run, result.problems))
                 for key in COUNT_KEYS:
                     counts[key] += result.counts[key]
                 done = batch[-1][0]
@@ -1137,7 +1139,7 @@ def _batch_commit(run: ImportRun, actor: Any, plan: BatchPlan) -> dict[str, int]
     batch's: the caller sets them on `run` once the transaction has committed, so a
     batch that rolls back is not counted."""
     result = plan.result
-    ImportRowError.objects.bulk_create(_problem_rows(run, result.problems))
+    ImportRowError.objects.bulk_create(problem_rows(run, result.problems))
     counts = {key: run.counts.get(key, 0) + result.counts[key] for key in COUNT_KEYS}
     ImportRun.objects.filter(pk=run.pk).update(committed_row=plan.last_row, counts=counts)
     audit_record(

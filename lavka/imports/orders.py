@@ -66,7 +66,7 @@ from lavka.identity.access import (
     scope_for,
 )
 from lavka.imports.cleaning import RowProblem
-from lavka.imports.engine import error_report_write, run_path, run_table
+from lavka.imports.engine import error_report_write, problem_rows, run_path, run_table
 from lavka.imports.models import ImportRowError, ImportRun, OrderImportLine
 from lavka.imports.orders_fields import ORDER_IMPORTED_FIELDS
 from lavka.imports.readers import ROUND_TRIP_MARK, FileProblem, _describe_csv_error
@@ -1119,20 +1119,6 @@ def _mismatch(row: int, number: str, first_row: int, columns: dict[str, str]) ->
     )
 
 
-def _problem_rows(run: ImportRun, problems: list[RowProblem]) -> list[ImportRowError]:
-    return [
-        ImportRowError(
-            run=run,
-            row=p.row,
-            column=p.column[:200],
-            value=p.value[:500],
-            reason=p.reason[:500],
-            kind=p.kind,
-        )
-        for p in problems
-    ]
-
-
 def _rejected(problems: list[RowProblem]) -> int:
     return len({p.row for p in problems})
 
@@ -1222,7 +1208,7 @@ def orders_import_execute(
         with import_session(), _few_collections(), stream_of as stream:
             for read in stream:
                 batch = importer.prepare(read)
-                ImportRowError.objects.bulk_create(_problem_rows(run, batch.problems))
+                ImportRowError.objects.bulk_create(problem_rows(run, batch.problems))
                 counts["lines"] += len(batch.staged)
                 counts["rejected"] += _rejected(batch.problems)
                 if progress is not None:
@@ -1300,7 +1286,7 @@ def _stage_all(
                 created_before = importer.clients.created
                 batch = importer.prepare(read)
                 _stage(batch.staged)
-                ImportRowError.objects.bulk_create(_problem_rows(run, batch.problems))
+                ImportRowError.objects.bulk_create(problem_rows(run, batch.problems))
                 new_counts = {
                     **counts,
                     "staged": counts["staged"] + len(batch.staged),
@@ -1564,7 +1550,7 @@ def _orders_write(run: ImportRun, actor: Any, counts: dict[str, Any]) -> dict[st
         if mismatched:
             columns = _run_columns(run)
             ImportRowError.objects.bulk_create(
-                _problem_rows(
+                problem_rows(
                     run,
                     [
                         _mismatch(row, number, first, columns)

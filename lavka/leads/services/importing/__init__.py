@@ -48,7 +48,7 @@ from django.utils.translation import ngettext
 from lavka.audit.services import Action, audit_record, outbox_publish
 from lavka.core.errors import NotPermitted, ValidationFailed
 from lavka.imports.cleaning import RowProblem
-from lavka.imports.engine import error_report_write, run_table
+from lavka.imports.engine import error_report_write, problem_rows, run_table
 from lavka.imports.models import ImportRowError, ImportRun
 from lavka.imports.targets import ImportTarget
 from lavka.leads.import_fields import lead_auto_map, lead_field_choices
@@ -67,24 +67,10 @@ __all__ = [
 ]
 
 
-def _problem_rows(run: ImportRun, problems: list[RowProblem]) -> list[ImportRowError]:
-    return [
-        ImportRowError(
-            run=run,
-            row=p.row,
-            column=p.column[:200],
-            value=p.value[:500],
-            reason=p.reason[:500],
-            kind=p.kind,
-        )
-        for p in problems
-    ]
-
-
 def _batch_commit(run: ImportRun, actor: Any, plan: BatchPlan) -> dict[str, int]:
     """The rest of a written batch's transaction: its row errors, the run's checkpoint
     and counts, one audit event and one outbox event. The counts with the batch's."""
-    ImportRowError.objects.bulk_create(_problem_rows(run, plan.problems))
+    ImportRowError.objects.bulk_create(problem_rows(run, plan.problems))
     counts = {key: (run.counts or {}).get(key, 0) + plan.counts[key] for key in COUNT_KEYS}
     ImportRun.objects.filter(pk=run.pk).update(committed_row=plan.last_row, counts=counts)
     updated_ids = [lead.pk for lead in plan.to_update]
@@ -176,7 +162,7 @@ def leads_import_execute(
         for batch in importer.batches(start_after):
             if dry_run:
                 plan = importer.plan(batch)
-                ImportRowError.objects.bulk_create(_problem_rows(run, plan.problems))
+                ImportRowError.objects.bulk_create(problem_rows(run, plan.problems))
                 for key in COUNT_KEYS:
                     counts[key] += plan.counts[key]
             else:
