@@ -8,6 +8,7 @@ exports.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -263,21 +264,33 @@ def normalise(header: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
-_SYNONYMS: dict[str, str] = {}
-for _field, (_label, _names) in CLIENT_FIELDS.items():
-    _SYNONYMS[normalise(_field)] = _field
-    for _name in _names:
-        _SYNONYMS.setdefault(normalise(_name), _field)
+def synonyms_index(fields: dict[str, tuple[Any, list[str]]]) -> dict[str, str]:
+    """Normalised header name -> field, from {field: (label, header synonyms)}; a field's
+    own name counts as one of its synonyms, and the first field to claim a name keeps it."""
+    index: dict[str, str] = {}
+    for field, (_label, names) in fields.items():
+        index[normalise(field)] = field
+        for name in names:
+            index.setdefault(normalise(name), field)
+    return index
 
 
-def auto_map(header: list[str]) -> dict[int, str]:
-    """Column index -> field for the columns whose names are recognised; each field is
+def auto_map_with(synonyms: dict[str, str], header: list[str]) -> dict[int, str]:
+    """Column index -> field for the columns whose names `synonyms` knows; each field is
     mapped at most once (the first matching column wins)."""
     mapping: dict[int, str] = {}
     taken: set[str] = set()
     for index, name in enumerate(header):
-        field = _SYNONYMS.get(normalise(name))
+        field = synonyms.get(normalise(name))
         if field and field not in taken:
             mapping[index] = field
             taken.add(field)
     return mapping
+
+
+_SYNONYMS = synonyms_index(CLIENT_FIELDS)
+
+
+def auto_map(header: list[str]) -> dict[int, str]:
+    """Column index -> client field for the columns whose names are recognised."""
+    return auto_map_with(_SYNONYMS, header)

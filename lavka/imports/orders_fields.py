@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from lavka.imports.mapping import normalise
+from lavka.imports.mapping import auto_map_with, synonyms_index
 
 # field -> (label, header synonyms); synonyms are matched after `normalise`.
 ORDER_FIELDS: dict[str, tuple[object, list[str]]] = {
@@ -131,24 +131,13 @@ ORDER_FIELDS: dict[str, tuple[object, list[str]]] = {
 }
 ORDER_IMPORTED_FIELDS = list(ORDER_FIELDS)
 
-_SYNONYMS: dict[str, str] = {}
-for _field, (_label, _names) in ORDER_FIELDS.items():
-    _SYNONYMS[normalise(_field)] = _field
-    for _name in _names:
-        _SYNONYMS.setdefault(normalise(_name), _field)
+_SYNONYMS = synonyms_index(ORDER_FIELDS)
 
 
 def order_auto_map(header: list[str]) -> dict[int, str]:
     """Column index -> order field for the recognised column names (each field once,
     the first matching column wins)."""
-    mapping: dict[int, str] = {}
-    taken: set[str] = set()
-    for index, name in enumerate(header):
-        field = _SYNONYMS.get(normalise(name))
-        if field and field not in taken:
-            mapping[index] = field
-            taken.add(field)
-    return mapping
+    return auto_map_with(_SYNONYMS, header)
 
 
 def order_field_choices() -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from lavka.imports.mapping import normalise
+from lavka.imports.mapping import auto_map_with, normalise, synonyms_index
 from lavka.leads.models import Lead
 
 # field -> (label, header synonyms); synonyms are matched after `normalise`.
@@ -140,24 +140,13 @@ LEAD_FIELDS: dict[str, tuple[object, list[str]]] = {
 LEAD_IMPORTED_FIELDS = list(LEAD_FIELDS)
 NAME_PARTS = ("last_name", "first_name", "middle_name")
 
-_SYNONYMS: dict[str, str] = {}
-for _field, (_label, _names) in LEAD_FIELDS.items():
-    _SYNONYMS[normalise(_field)] = _field
-    for _name in _names:
-        _SYNONYMS.setdefault(normalise(_name), _field)
+_SYNONYMS = synonyms_index(LEAD_FIELDS)
 
 
 def lead_auto_map(header: list[str]) -> dict[int, str]:
     """Column index -> lead field for the recognised column names (each field once,
     the first matching column wins)."""
-    mapping: dict[int, str] = {}
-    taken: set[str] = set()
-    for index, name in enumerate(header):
-        field = _SYNONYMS.get(normalise(name))
-        if field and field not in taken:
-            mapping[index] = field
-            taken.add(field)
-    return mapping
+    return auto_map_with(_SYNONYMS, header)
 
 
 def lead_field_choices() -> list[tuple[str, str]]:
