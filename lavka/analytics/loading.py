@@ -17,15 +17,15 @@ import datetime as dt
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import F, FloatField, QuerySet, Value
-from django.db.models.functions import Cast, Coalesce, RPad
+from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Cast, Coalesce, Ord, RPad, Substr
 from numpy.typing import NDArray
 
 from lavka.sales.models import ExchangeRate, Order, OrderLine
@@ -141,7 +141,7 @@ def copy_statement(query: QuerySet[Any] | tuple[str, Any]) -> tuple[str, Any]:
 
 def _load_copy_binary(query: QuerySet[Any], *, currency: int | None = None) -> Columns | None:
     """Through this session's connection (so inside its transaction). psycopg hands
-    COPY data over one row at a time, about 1 us of Python per row; `_load_psql`
+    COPY data over one row at a time, about 1 us of Python per row; `_run_psql`
     streams it in megabytes. None when a row is not of the fixed shape (a NULL or a
     currency code that is not three ASCII letters)."""
     dtype = _row_dtype(currency is None)
@@ -270,17 +270,20 @@ def psql_bind(statement: str, params: Any) -> str:
     return psycopg.ClientCursor(raw).mogrify(statement, params)
 
 
-def _load_psql(queries: list[tuple[QuerySet[Any], int | None]]) -> list[Columns] | None:
-    """Run each query's COPY in its own `psql` process, all at once (the server works
-    on them in parallel), reading their output in 4 MiB pieces. Only for committed
-    data: other sessions do not see this session's open transaction."""
-    return _run_psql(
-        [(query, _Parser(_row_dtype(currency is None), currency)) for query, currency in queries]
-    )
-
-
 def _run_psql(queries: Sequence[tuple[QuerySet[Any] | tuple[str, Any], Any]]) -> list[Any] | None:
-    """`_load_psql` with any parser (`feed(chunk) -> bool`, `finish() -> result | None`)."""
+    """Run each query's COPY in its own `psql` process, all at once (the server works
+    on them in parallel), each query's output fed to its parser (`feed(chunk) ->
+    bool`, `finish() -> result | None`). Only for committed data: other sessions do
+    not see this session's open transaction."""
+    started = _psql_started(queries)
+    return None if started is None else started()
+
+
+def _psql_started(
+    queries: Sequence[tuple[QuerySet[Any] | tuple[str, Any], Any]],
+) -> Callable[[], list[Any] | None] | None:
+    """Start `_run_psql`'s processes, each drained by its own thread; the function that
+    waits for their results. None without `psql`."""
     found = psql_env()
     if found is None:
         return None
@@ -318,28 +321,56 @@ def _run_psql(queries: Sequence[tuple[QuerySet[Any] | tuple[str, Any], Any]]) ->
             return None
         return parser.finish() if ok else None
 
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        results = list(pool.map(drain, jobs))
-    if any(r is None for r in results):
-        return None
-    return [r for r in results if r is not None]
+    pool = ThreadPoolExecutor(max_workers=len(jobs))
+    futures = [pool.submit(drain, job) for job in jobs]
+    pool.shutdown(wait=False)
+
+    def results() -> list[Any] | None:
+        done = [future.result() for future in futures]
+        if any(r is None for r in done):
+            return None
+        return [r for r in done if r is not None]
+
+    return results
 
 
 def load_orders(as_of: dt.date, reporting: str, *, workers: int = 2) -> Columns:
     """The sales up to `as_of` (see `orders_query`). On PostgreSQL with committed data
-    and `psql` at hand, the orders in the reporting currency come as three columns in
-    `workers` parallel COPYs over ranges of the table's pages, the few in other
-    currencies as a fourth; otherwise one COPY (or `fetchmany` elsewhere)."""
+    and `psql` at hand, in `workers` parallel COPYs over ranges of the table's pages
+    (`_sales_in_pages`); otherwise one COPY (or `fetchmany` elsewhere)."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        code = pack_currency(reporting)
-        queries: list[tuple[QuerySet[Any], int | None]] = [
-            (_reporting_only(as_of, reporting, pages), code) for pages in _page_ranges(workers)
-        ]
-        queries.append((orders_query(as_of).exclude(currency=reporting.upper()), None))
-        loaded = _load_psql(queries)
-        if loaded is not None:
-            return replace(_concat(loaded), method=f"psql x{len(queries)}")
+        pages = _page_ranges(workers)
+        parts = _run_psql(
+            [
+                (_sales_in_pages(as_of, reporting, p), _Parser(_PACKED_DTYPE, parse=_parse_packed))
+                for p in pages
+            ]
+        )
+        if parts is not None:
+            return replace(_concat(parts), method=f"psql x{len(pages)}")
     return load(orders_query(as_of))
+
+
+def load_lines_started(orders: Columns, *, workers: int = 1) -> Callable[[], Columns]:
+    """Start reading the lines of `orders` (see `load_lines`) and return the function
+    that waits for them. On PostgreSQL with committed data and `psql` at hand, the
+    `psql` COPYs run and are parsed on background threads while the caller computes
+    (the clients' scores need only the orders); otherwise the lines are read when the
+    function is called, in this session."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return lambda: load_lines(orders)
+    pages = _page_ranges(workers, OrderLine._meta.db_table)
+    started = _psql_started([(_in_pages(lines_query(), p), _lines_parser()) for p in pages])
+    if started is None:
+        return lambda: load_lines(orders)
+
+    def finish() -> Columns:
+        parts = started()
+        if parts is None:  # a row not of the expected shape: read it the slow way
+            return load_lines(orders)
+        return replace(_lines_of(_RawLines.join(parts), orders), method=f"psql x{len(pages)}")
+
+    return finish
 
 
 def load_lines(orders: Columns, *, workers: int = 2) -> Columns:
@@ -481,16 +512,70 @@ def _lines_of(raw: _RawLines, orders: Columns) -> Columns:
     )
 
 
-def _reporting_only(as_of: dt.date, reporting: str, pages: tuple[int, int] | None) -> QuerySet[Any]:
+def _sales_in_pages(as_of: dt.date, reporting: str, pages: tuple[int, int] | None) -> QuerySet[Any]:
+    """`orders_query` over a range of the table's pages, the currency as a number
+    (`pack_currency`): the reporting currency's given as a constant, so only the few
+    orders in other currencies have theirs computed (-1 when it is not three capital
+    ASCII letters: then the caller reads the slow way). One pass over the table for
+    every currency."""
+    code = pack_currency(reporting)
+    letter = [Ord(Substr("currency", i, 1)) for i in (1, 2, 3)]
+    packed = letter[0] * 65536 + letter[1] * 256 + letter[2]
     query = (
-        Order.objects.filter(
-            status__in=SALE_STATUSES, ordered_on__lte=as_of, currency=reporting.upper()
+        Order.objects.filter(status__in=SALE_STATUSES, ordered_on__lte=as_of)
+        .annotate(
+            amount_f=Cast("total", FloatField()),
+            currency_code=Case(
+                When(currency=reporting.upper(), then=Value(code)),
+                When(currency__regex=r"^[A-Z]{3}$", then=packed),
+                default=Value(-1),
+                output_field=IntegerField(),
+            ),
         )
-        .annotate(amount_f=Cast("total", FloatField()))
-        .values_list("client_id", "ordered_on", "amount_f", "id")
+        .values_list("client_id", "ordered_on", "amount_f", "currency_code", "id")
         .order_by()
     )
     return _in_pages(query, pages)
+
+
+_PACKED_DTYPE = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("key_len", ">i4"),
+        ("key", ">i8"),
+        ("day_len", ">i4"),
+        ("day", ">i4"),
+        ("amount_len", ">i4"),
+        ("amount", ">f8"),
+        ("currency_len", ">i4"),
+        ("currency", ">i4"),
+        ("id_len", ">i4"),
+        ("id", ">i8"),
+    ]
+)
+
+
+def _parse_packed(data: bytes) -> Columns | None:
+    """Binary COPY rows of `_sales_in_pages` to columns; None when a row is not of the
+    expected shape (a NULL, or a currency code that could not be packed)."""
+    rows = np.frombuffer(data, dtype=_PACKED_DTYPE)
+    if rows.size and not (
+        (rows["fields"] == 5).all()
+        and (rows["key_len"] == 8).all()
+        and (rows["day_len"] == 4).all()
+        and (rows["amount_len"] == 8).all()
+        and (rows["currency_len"] == 4).all()
+        and (rows["currency"] >= 0).all()
+        and (rows["id_len"] == 8).all()
+    ):
+        return None
+    return Columns(
+        key=rows["key"].astype(np.int64),
+        day=rows["day"].astype(np.int64) + EPOCH_2000,
+        amount=rows["amount"].astype(np.float64),
+        currency=rows["currency"].astype(np.int32),
+        row_id=rows["id"].astype(np.int64),
+    )
 
 
 def _in_pages(query: QuerySet[Any], pages: tuple[int, int] | None) -> QuerySet[Any]:

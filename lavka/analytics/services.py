@@ -17,11 +17,16 @@ from django.utils.translation import ngettext
 from lavka.analytics.compute import Config, Steps, compute_clients, compute_products
 from lavka.analytics.engine.rfm import QuantileScore, RfmConfig, ThresholdScore
 from lavka.analytics.errors import RecomputeRunning
-from lavka.analytics.loading import convert_to_reporting, load_lines, load_orders
+from lavka.analytics.loading import convert_to_reporting, load_lines_started, load_orders
 from lavka.analytics.models import AnalyticsSettings, ClientScore, ComputeRun, ProductScore
 from lavka.analytics.permissions import can_change_analytics_settings, can_recompute
 from lavka.analytics.reports import REPORTS, ReportContext, reports_compute
-from lavka.analytics.storage import scores_write, segment_flows
+from lavka.analytics.storage import (
+    ScoresWriting,
+    client_scores_write_started,
+    product_scores_write,
+    segment_flows,
+)
 from lavka.audit.services import Action, audit_record, outbox_publish
 from lavka.core.errors import NotPermitted, ValidationFailed
 from lavka.jobs.models import Job
@@ -236,22 +241,31 @@ def analytics_recompute(
         done += 1
 
     steps = Steps(on_step)
+    writing: ScoresWriting | None = None
     try:
         with steps.step("load"):
             orders = load_orders(as_of, run.currency)
-            lines = load_lines(orders)
-            orders_method, lines_method = orders.method, lines.method
+            # The lines are read while the clients' scores are computed; "products"
+            # waits for what is left of their reading.
+            lines_read = load_lines_started(orders)
+            orders_method = orders.method
         with steps.step("convert"):
             currency = run.currency
             converted = convert_to_reporting(orders, currency)
-            converted_lines = convert_to_reporting(lines, currency)
-            del orders, lines
         clients = compute_clients(converted.columns, as_of, config, steps)
+        # The database writes the clients' scores while the products are computed;
+        # "write" waits for what is left of it.
+        writing = client_scores_write_started(run, clients)
         with steps.step("products"):
+            lines = lines_read()
+            lines_method = lines.method
+            converted_lines = convert_to_reporting(lines, currency)
+            del orders, lines, lines_read
             products = compute_products(converted_lines.columns, as_of, config)
         with transaction.atomic():
             with steps.step("write"):
-                scores_write(run, clients, products)
+                writing.wait()
+                product_scores_write(run, products)
             with steps.step("moves"):
                 if connection.vendor == "postgresql":
                     # The new run's rows have no statistics yet: without them the planner
@@ -301,6 +315,8 @@ def analytics_recompute(
                 payload={"run_id": run.pk, "as_of": as_of, "clients": run.clients},
             )
     except Exception as exc:
+        if writing is not None:
+            writing.undo()
         ComputeRun.objects.filter(pk=run.pk).update(
             status=ComputeRun.Status.FAILED,
             finished_at=timezone.now(),

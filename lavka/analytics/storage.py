@@ -9,11 +9,14 @@ array with a fixed layout, written with a single `tobytes()`.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from numpy.typing import NDArray
 
 from lavka.analytics.compute import ClientResults, ProductResults
@@ -157,18 +160,68 @@ def bulk_create_columns(model: Any, columns: list[Column]) -> None:
         )
 
 
-def scores_write(run: ComputeRun, clients: ClientResults, products: ProductResults) -> None:
-    """Write every client's and product's scores of `run` (in the caller's transaction)."""
-    for model, columns in (
-        (ClientScore, client_columns(run, clients)),
-        (ProductScore, product_columns(run, products)),
-    ):
-        if not columns[0].values.size:
-            continue
-        if connection.vendor == "postgresql":
-            copy_columns(model._meta.db_table, columns)
-        else:
-            bulk_create_columns(model, columns)
+def _columns_write(model: Any, columns: list[Column]) -> None:
+    if not columns[0].values.size:
+        return
+    if connection.vendor == "postgresql":
+        copy_columns(model._meta.db_table, columns)
+    else:
+        bulk_create_columns(model, columns)
+
+
+def client_scores_write_started(run: ComputeRun, clients: ClientResults) -> ScoresWriting:
+    """Start writing every client's scores of `run`. On PostgreSQL, outside a
+    transaction, a background thread writes them with its own connection in its own
+    transaction (the database's work overlaps the caller's next steps) and commits:
+    nobody reads the scores of a run before it has succeeded, and a run that fails
+    has its scores deleted (`ScoresWriting.undo`). Otherwise they are written when
+    `wait()` is called, in the caller's transaction."""
+    columns = client_columns(run, clients)
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return ScoresWriting(run, lambda: _columns_write(ClientScore, columns))
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with transaction.atomic():
+                _columns_write(ClientScore, columns)
+        except BaseException as exc:  # handed to the waiting caller
+            failure.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=write, name="scores-write", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    return ScoresWriting(run, wait, in_background=True)
+
+
+@dataclass
+class ScoresWriting:
+    """A write of a run's client scores under way (`client_scores_write_started`)."""
+
+    run: ComputeRun
+    wait: Callable[[], None]
+    in_background: bool = False
+
+    def undo(self) -> None:
+        """After a failure: wait for a background write to end and delete what it
+        committed (nothing to do for a write in the caller's transaction)."""
+        if not self.in_background:
+            return
+        with contextlib.suppress(Exception):
+            self.wait()
+        ClientScore.objects.filter(run_id=self.run.pk).delete()
+
+
+def product_scores_write(run: ComputeRun, products: ProductResults) -> None:
+    """Write every product's scores of `run` (in the caller's transaction)."""
+    _columns_write(ProductScore, product_columns(run, products))
 
 
 def segment_flows(*, previous_run_id: int, run_id: int) -> list[list[int]]:

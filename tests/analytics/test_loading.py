@@ -12,13 +12,11 @@ from lavka.analytics.loading import (
     _attributes_fetchmany,
     _load_copy_binary,
     _load_fetchmany,
-    _load_psql,
-    _page_ranges,
-    _reporting_only,
     convert_to_reporting,
     load,
     load_client_attributes,
     load_lines,
+    load_lines_started,
     load_orders,
     orders_query,
     pack_currency,
@@ -88,18 +86,28 @@ def test_parallel_psql_copies_read_what_one_session_reads(history):
     # Committed data (a transactional test): what the recompute reads outside a transaction.
     assert not connection.in_atomic_block
 
-    pieces = _load_psql(
-        [(_reporting_only(AS_OF, "RUB", pages), pack_currency("RUB")) for pages in _page_ranges(2)]
-        + [(orders_query(AS_OF).exclude(currency="RUB"), None)]
-    )
     parallel = load_orders(AS_OF, "RUB", workers=2)
 
-    assert pieces is not None
-    # Two ranges of pages share the 27 orders in roubles; the USD one comes alone.
-    assert len(pieces[0]) + len(pieces[1]) == 27 and len(pieces[2]) == 1
+    # Two ranges of pages, one pass each over every currency (27 orders in roubles,
+    # one in dollars), read as one session reads them.
+    assert parallel.method == "psql x2"
     for a, b in zip(_sorted(parallel), _sorted(load(orders_query(AS_OF))), strict=True):
         assert a.tolist() == b.tolist()
     assert len(parallel) == 28
+    assert sorted(unpack_currency(c) for c in set(parallel.currency.tolist())) == ["RUB", "USD"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psql and COPY are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_currency_code_that_cannot_be_packed_is_read_the_slow_way(history):
+    Order.objects.filter(client=history.newcomer, currency="USD").update(currency="usd")
+
+    parallel = load_orders(AS_OF, "RUB", workers=2)
+
+    assert parallel.method == "copy"
+    for a, b in zip(_sorted(parallel), _sorted(load(orders_query(AS_OF))), strict=True):
+        assert a.tolist() == b.tolist()
+    assert sorted(unpack_currency(c) for c in set(parallel.currency.tolist())) == ["RUB", "usd"]
 
 
 def _lines_history(history):
@@ -165,6 +173,27 @@ def test_lines_read_by_parallel_psql_match_the_orders(history):
 
     assert lines.method == "psql x2"
     _check_lines(lines, history, tea, cup)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psql and COPY are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_lines_read_in_the_background_match_the_orders(history):
+    tea, cup = _lines_history(history)
+    orders = load_orders(AS_OF, "RUB", workers=2)
+
+    finish = load_lines_started(orders)
+    lines = finish()
+
+    assert lines.method == "psql x1"
+    _check_lines(lines, history, tea, cup)
+
+
+def test_inside_a_transaction_lines_are_read_when_asked_for(history):
+    # Other sessions could not see this one's uncommitted lines.
+    tea, cup = _lines_history(history)
+    finish = load_lines_started(load(orders_query(AS_OF)))
+
+    _check_lines(finish(), history, tea, cup)
 
 
 def _attributes_base(org):

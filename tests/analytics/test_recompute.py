@@ -208,3 +208,43 @@ def test_a_fitted_base_gets_probabilities_clv_and_next_purchase(simulated_base, 
     undated = ClientScore.objects.filter(run=run, next_purchase_on__isnull=True)
     assert all(s.expected_365 < 1 for s in undated)
     assert ComputeRun.objects.get(is_current=True) == run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_scores_are_the_same(history, thresholds, org):
+    # On PostgreSQL the lines are then read and the scores written in the background.
+    run = analytics_recompute(actor=org.analyst, as_of=AS_OF)
+
+    scores = _scores(run)
+    assert {name: (s.get_segment_display(), s.abc, s.xyz) for name, s in scores.items()} == {
+        "Monthly": ("Champions", 0, 0),
+        "Steady": ("Champions", 0, 1),
+        "Twice": ("Loyal", 0, 2),
+        "Newcomer": ("Promising", 1, 2),
+        "Gone": ("Lost", 2, 2),
+    }
+    assert ComputeRun.objects.get(is_current=True) == run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_failing_after_its_scores_were_written_leaves_none(
+    history, thresholds, org, monkeypatch
+):
+    first = analytics_recompute(actor=org.analyst, as_of=AS_OF)
+
+    def broken(**kwargs):
+        raise RuntimeError("lost the connection")
+
+    monkeypatch.setattr("lavka.analytics.services.segment_flows", broken)
+    with pytest.raises(RuntimeError):
+        analytics_recompute(actor=org.analyst, as_of=AS_OF)
+
+    failed = ComputeRun.objects.exclude(pk=first.pk).get()
+    assert failed.status == ComputeRun.Status.FAILED
+    assert not ClientScore.objects.filter(run=failed).exists()
+    assert ComputeRun.objects.get(is_current=True) == first
+    assert client_scores(viewer=org.analyst, client=scores_client(first)) is not None
+
+
+def scores_client(run):
+    return ClientScore.objects.filter(run=run).select_related("client").first().client
