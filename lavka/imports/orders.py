@@ -69,13 +69,16 @@ from lavka.imports.cleaning import RowProblem
 from lavka.imports.engine import error_report_write, problem_rows, run_path, run_table
 from lavka.imports.models import ImportRowError, ImportRun, OrderImportLine
 from lavka.imports.orders_fields import ORDER_IMPORTED_FIELDS
+from lavka.imports.pipeline import OrderedWriter
 from lavka.imports.readers import ROUND_TRIP_MARK, FileProblem, _describe_csv_error
 from lavka.imports.writing import (
-    FastInsert,
+    Deferred,
+    Inserts,
     PlannerStatistics,
     batch_commit_settings,
     clients_with,
     import_session,
+    inserts_write,
 )
 from lavka.sales.models import Order, OrderLine, Product, ProductCategory
 from lavka.sales.selectors.catalogue import reporting_currency
@@ -490,9 +493,10 @@ class Clients:
 
     KEYS = ("external_id", "inn", "email")
 
-    def __init__(self, actor: Any, dry_run: bool) -> None:
+    def __init__(self, actor: Any, dry_run: bool, inserts: Inserts) -> None:
         self.actor = actor
         self.dry_run = dry_run
+        self.inserts = inserts
         self.known: dict[str, dict[str, int]] = {k: {} for k in (*self.KEYS, "name")}
         self.refused: dict[str, dict[str, str]] = {k: {} for k in (*self.KEYS, "name")}
         self.sees_all = scope_for(actor, Area.CLIENTS, AccessAction.READ) == Scope.ALL
@@ -525,6 +529,7 @@ class Clients:
         problems: list[RowProblem] = []
         pending: list[Line] = []
         by_ext, by_inn, by_email = (self.known[k] for k in self.KEYS)
+        by_name = self.known["name"]
         for line in lines:
             # The common case first: the line's first key is known.
             if line.client_ext:
@@ -534,7 +539,7 @@ class Clients:
             elif line.client_email:
                 pk = by_email.get(line.client_email)
             else:
-                pk = None
+                pk = by_name.get(line.client_name.casefold())
             if pk is not None:
                 found[line.row] = pk
                 continue
@@ -669,8 +674,9 @@ class Clients:
                     "search_text": search_text_for(probe),  # type: ignore[arg-type]
                 }
             )
-        ids = FastInsert(Client).insert(rows)
-        FastInsert(ContactPoint).insert(
+        ids = self.inserts.add(Client, rows, ids=True)
+        self.inserts.add(
+            ContactPoint,
             [
                 {
                     "client_id": pk,
@@ -680,11 +686,12 @@ class Clients:
                 }
                 for pk, row in zip(ids, rows, strict=True)
                 if row["email"]
-            ]
+            ],
         )
         if tier_id is not None:
-            FastInsert(TierChange).insert(
-                [{"client_id": pk, "to_tier_id": tier_id, "changed_by_id": actor.pk} for pk in ids]
+            self.inserts.add(
+                TierChange,
+                [{"client_id": pk, "to_tier_id": tier_id, "changed_by_id": actor.pk} for pk in ids],
             )
         return ids
 
@@ -702,9 +709,10 @@ class Products:
     """Finds (or creates) each line's product: by code, else by name; and the category
     a new product goes in."""
 
-    def __init__(self, actor: Any, dry_run: bool) -> None:
+    def __init__(self, actor: Any, dry_run: bool, inserts: Inserts) -> None:
         self.actor = actor
         self.dry_run = dry_run
+        self.inserts = inserts
         self.may_create = has_capability(actor, Capability.MANAGE_SETTINGS)
         self.by_code: dict[str, tuple[int, int | None]] = {}
         self.by_name: dict[str, tuple[int, int | None]] = {}
@@ -725,7 +733,8 @@ class Products:
                 self.provisional += 1
                 self.categories[folded] = -self.provisional
             else:
-                self.categories[folded] = ProductCategory.objects.create(name=name).pk
+                made = self.inserts.add(ProductCategory, [{"name": name}], ids=True)
+                self.categories[folded] = made[0]
         return self.categories[folded]
 
     def resolve(
@@ -803,7 +812,7 @@ class Products:
                 ids = list(range(-self.provisional - 1, -self.provisional - 1 - len(rows), -1))
                 self.provisional += len(rows)
             else:
-                ids = FastInsert(Product).insert(rows)
+                ids = self.inserts.add(Product, rows, ids=True)
             for pk, row, (key, group) in zip(ids, rows, new.items(), strict=True):
                 made: tuple[int, int | None] = (pk, row["category_id"])
                 if key.startswith("\0"):
@@ -987,8 +996,11 @@ class OrderImporter:
         self.dry_run = dry_run
         self.table = run_table(run)
         self.reader = RowReader(self.table.header, order_column_fields(run), reporting_currency())
-        self.clients = Clients(actor, dry_run)
-        self.products = Products(actor, dry_run)
+        # New clients and products (and their categories, contact points, tier
+        # history): written at once, or handed to the batch's writer thread.
+        self.inserts = Inserts()
+        self.clients = Clients(actor, dry_run, self.inserts)
+        self.products = Products(actor, dry_run, self.inserts)
         # Dry run only: order key -> (client id, date, first row), to count orders.
         self.orders: dict[str, tuple[int, str, int]] = {}
         self.encoding = self.table.encoding or "utf-8"
@@ -1280,6 +1292,11 @@ def _stage_all(
     statistics = PlannerStatistics()
     stream_of = _read_ahead(importer, importer.pieces(start_after), workers)
     with import_session(), _few_collections(), stream_of as stream:
+        if workers > 0 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+            # Other threads' connections could not see a caller's open transaction
+            # (nor commit batches apart from it), so only outside one.
+            _stage_pipelined(run, importer, stream, counts, progress, statistics)
+            return
         for read in stream:
             with transaction.atomic():
                 batch_commit_settings()
@@ -1305,6 +1322,90 @@ def _stage_all(
             statistics.rows_added(importer.clients.created - created_before)
             if progress is not None:
                 progress(batch.last_row, total)
+
+
+class _Staged(NamedTuple):
+    """A prepared batch for a writer thread: its new rows, its staged lines and
+    problems, and the run's counts once it has committed."""
+
+    batch: Batch
+    inserts: Deferred
+    counts: dict[str, Any]
+
+
+# Writer threads of the pipelined staging: two, so that the database's share (index
+# upkeep of the new clients, the staging COPY, commits) runs on both cores while this
+# process matches the next batch.
+STAGING_WRITERS = 2
+
+
+def _stage_pipelined(
+    run: ImportRun,
+    importer: OrderImporter,
+    stream: Iterator[Read],
+    counts: dict[str, Any],
+    progress: Callable[[int, int | None], None] | None,
+    statistics: PlannerStatistics,
+) -> None:
+    """Phase 1 on PostgreSQL: this thread matches each batch's clients and products
+    (the new ones get ids from the sequences at once) while writer threads write the
+    batches before it, each in its own transaction that commits strictly in the file's
+    order (`OrderedWriter`), its checkpoint and counts with it: a crash or a failure
+    leaves whole batches, and the run resumes after the last committed one."""
+
+    def write(item: _Staged, turn: Callable[[], None]) -> None:
+        with transaction.atomic():
+            batch_commit_settings()
+            inserts_write(item.inserts)
+            _stage(item.batch.staged)
+            ImportRowError.objects.bulk_create(problem_rows(run, item.batch.problems))
+            turn()  # the batches before this one have committed
+            ImportRun.objects.filter(pk=run.pk).update(
+                committed_row=item.batch.last_row, counts=item.counts
+            )
+
+    importer.inserts.defer()
+    writer = OrderedWriter(write=write, threads=STAGING_WRITERS)
+    # Per batch handed over: its last row, the run's counts after it, clients created
+    # (not the batch itself: what is written is let go).
+    submitted: list[tuple[int, dict[str, Any], int]] = []
+    reported = 0
+
+    def committed_so_far() -> None:
+        nonlocal reported
+        count = writer.committed
+        for _last_row, _counts, created in submitted[reported:count]:
+            statistics.rows_added(created)
+        if count > reported:
+            run.committed_row, run.counts = submitted[count - 1][:2]
+        reported = count
+
+    try:
+        for read in stream:
+            created_before = importer.clients.created
+            batch = importer.prepare(read)
+            created = importer.clients.created - created_before
+            counts = {
+                **counts,
+                "staged": counts["staged"] + len(batch.staged),
+                "rejected": counts["rejected"] + _rejected(batch.problems),
+                "clients_created": counts["clients_created"] + created,
+                "products_created": counts["products_created"] + importer.products.created,
+            }
+            importer.products.created = 0
+            writer.submit(_Staged(batch, importer.inserts.take(), counts))
+            submitted.append((batch.last_row, counts, created))
+            committed_so_far()
+            if progress is not None:
+                progress(run.committed_row, run.options.get("last_row"))
+    except BaseException:
+        # Let the batches already handed over commit (or fail) before giving up.
+        with contextlib.suppress(BaseException):
+            writer.close()
+        committed_so_far()
+        raise
+    writer.close()
+    committed_so_far()
 
 
 # --- phase 2: orders, set-based ------------------------------------------------------

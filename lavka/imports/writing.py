@@ -63,14 +63,28 @@ class FastInsert:
         self.table = model._meta.db_table
         self.pk = model._meta.pk.column  # type: ignore[union-attr]
 
-    def insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert rows ({attname: python value}); their ids, in order."""
+    def reserve(self, count: int) -> list[int]:
+        """PostgreSQL: take `count` ids from the table's sequence now, for rows that
+        `insert(rows, ids=...)` writes later, perhaps on another connection (a
+        sequence hands out each number once, whatever becomes of the transaction)."""
+        if connection.vendor != "postgresql":
+            raise RuntimeError("FastInsert.reserve needs PostgreSQL's sequences.")
+        if count <= 0:
+            return []
+        with connection.cursor() as cursor:
+            return self._nextval(cursor, count)
+
+    def insert(self, rows: list[dict[str, Any]], *, ids: list[int] | None = None) -> list[int]:
+        """Insert rows ({attname: python value}); their ids, in order (`ids` when given:
+        ids `reserve` took)."""
         if not rows:
             return []
         qn = connection.ops.quote_name
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                return self._copy(cursor, rows)
+                return self._copy(cursor, rows, ids)
+            if ids is not None:
+                raise RuntimeError("Reserved ids need PostgreSQL's sequences.")
             if not connection.in_atomic_block:
                 raise RuntimeError("FastInsert on SQLite needs the caller's transaction.")
             table = qn(self.table)
@@ -104,15 +118,21 @@ class FastInsert:
                 )
         return list(range(start, start + len(rows)))
 
-    def _copy(self, cursor: Any, rows: list[dict[str, Any]]) -> list[int]:
-        qn = connection.ops.quote_name
+    def _nextval(self, cursor: Any, count: int) -> list[int]:
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [self.table, self.pk])
         sequence = cursor.fetchone()[0]
         # Named once: pg_get_serial_sequence per row costs ten times the nextval.
         cursor.execute(
-            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(rows)]
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count]
         )
-        ids = [r[0] for r in cursor.fetchall()]
+        return [r[0] for r in cursor.fetchall()]
+
+    def _copy(self, cursor: Any, rows: list[dict[str, Any]], ids: list[int] | None) -> list[int]:
+        qn = connection.ops.quote_name
+        if ids is None:
+            ids = self._nextval(cursor, len(rows))
+        elif len(ids) != len(rows):
+            raise ValueError("One reserved id per row.")
         columns = ", ".join(qn(c) for c in [self.pk, *(f.column for f in self.fields)])
         names, defaults = self.names, self.defaults
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
@@ -120,6 +140,47 @@ class FastInsert:
             for pk, row in zip(ids, rows, strict=True):
                 copy.write_row((pk, *map(row.get, names, defaults)))
         return ids
+
+
+Deferred = list[tuple[type[models.Model], list[dict[str, Any]], list[int] | None]]
+
+
+class Inserts:
+    """Where an import's new rows go: straight into the database, in the caller's
+    transaction; or, once `defer()` was called (PostgreSQL), into a list that a writer
+    thread inserts later in the batch's own transaction (`inserts_write`), with the ids
+    the caller needs taken from the sequences now."""
+
+    def __init__(self) -> None:
+        self.deferred: Deferred | None = None
+
+    def defer(self) -> None:
+        self.deferred = []
+
+    def add(
+        self, model: type[models.Model], rows: list[dict[str, Any]], *, ids: bool = False
+    ) -> list[int]:
+        """Insert (or queue) rows of `model`; with `ids`, their ids in order."""
+        if not rows:
+            return []
+        if self.deferred is None:
+            return FastInsert(model).insert(rows)
+        reserved = FastInsert(model).reserve(len(rows)) if ids else None
+        self.deferred.append((model, rows, reserved))
+        return reserved or []
+
+    def take(self) -> Deferred:
+        """The rows queued so far, in the order they were added (the queue empties)."""
+        taken = self.deferred or []
+        if self.deferred is not None:
+            self.deferred = []
+        return taken
+
+
+def inserts_write(deferred: Deferred) -> None:
+    """Insert what `Inserts.take` gave, in the caller's transaction."""
+    for model, rows, ids in deferred:
+        FastInsert(model).insert(rows, ids=ids)
 
 
 # The partial indexes of the client's keys (see Client.Meta).

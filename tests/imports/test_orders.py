@@ -599,3 +599,98 @@ def test_the_same_number_in_another_year_is_another_order(org, tmp_path):
         ("РН-1/2024", Decimal("10.00")),
         ("РН-1/2025", Decimal("20.00")),
     ]
+
+
+# A client, a product and a category new in each of three batches of two lines, a
+# rejected row in the second: what the background writers must keep apart and in order.
+BATCHED = HEADER + (
+    "РН-1;01.02.2025;ООО Ромашка;7707083893;A-1;Бумага А4;Бумага;2;300,00;600,00\n"
+    "РН-1;01.02.2025;ООО Ромашка;7707083893;A-2;Ручка;Канцтовары;10;15,50;155,00\n"
+    "РН-2;03.02.2025;ИП Петров;;B-1;Скрепки;Мелочи;1;30;30\n"
+    "РН-3;31.02.2025;ИП Петров;;A-2;Ручка;Канцтовары;3;15,50;46,50\n"
+    "РН-4;05.02.2025;ООО Лютик;;C-1;Степлер;Техника;1;900;900\n"
+    "РН-5;06.02.2025;ИП Петров;;A-1;Бумага А4;Бумага;1;300;300\n"
+)
+
+
+def batched_outcome(run):
+    return (
+        sorted(Client.objects.values_list("name", flat=True)),
+        sorted(Product.objects.values_list("code", "category__name")),
+        sorted(ProductCategory.objects.values_list("name", flat=True)),
+        [(o[1], o[3], [line[0] for line in o[4]]) for o in history()],
+        [e[:2] for e in errors(run)],
+    )
+
+
+BATCHED_OUTCOME = (
+    ["ИП Петров", "ООО Лютик", "ООО Ромашка"],
+    [("A-1", "Бумага"), ("A-2", "Канцтовары"), ("B-1", "Мелочи"), ("C-1", "Техника")],
+    ["Бумага", "Канцтовары", "Мелочи", "Техника"],
+    [
+        ("РН-1", Decimal("755.00"), ["A-1", "A-2"]),
+        ("РН-2", Decimal("30.00"), ["B-1"]),
+        ("РН-4", Decimal("900.00"), ["C-1"]),
+        ("РН-5", Decimal("300.00"), ["A-1"]),
+    ],
+    [(5, "Дата")],
+)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_staging_on_background_writers_gives_the_same_history(org, tmp_path, monkeypatch, workers):
+    # With reading processes and outside a transaction, PostgreSQL writes each batch
+    # (its new clients, products and categories, its staged lines and errors) on
+    # background threads while the next batch is matched.
+    monkeypatch.setattr(engine, "BATCH_SIZE", 2)
+    run = upload(org.admin, tmp_path, BATCHED)
+
+    result = run_import(org.admin, run, workers=workers)
+
+    assert batched_outcome(run) == BATCHED_OUTCOME
+    counts = result["counts"]
+    assert (counts["clients_created"], counts["products_created"]) == (3, 4)
+    assert (counts["orders_created"], counts["rejected"]) == (4, 1)
+    assert run.committed_row == 7
+    assert run.status == ImportRun.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_failing_on_a_background_writer_leaves_the_earlier_ones_whole(
+    org, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(engine, "BATCH_SIZE", 2)
+    run = upload(org.admin, tmp_path, BATCHED)
+    real_stage = engine._stage
+
+    def stage_and_fail_the_second(lines):
+        # Two writer threads: the second batch may be written before the first.
+        if any("Скрепки" in line for line in lines):
+            raise RuntimeError("disk full")
+        real_stage(lines)
+
+    monkeypatch.setattr(engine, "_stage", stage_and_fail_the_second)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_run_in_process(actor=org.admin, run=run, workers=2)
+    run.refresh_from_db()
+
+    # Only the first batch (rows 2 and 3) is there: its client, products, categories
+    # and staged lines; nothing of the second batch's new client, product or category.
+    assert run.status == ImportRun.Status.FAILED
+    assert run.committed_row == 3
+    assert list(Client.objects.values_list("name", flat=True)) == ["ООО Ромашка"]
+    assert sorted(Product.objects.values_list("code", flat=True)) == ["A-1", "A-2"]
+    assert sorted(ProductCategory.objects.values_list("name", flat=True)) == [
+        "Бумага",
+        "Канцтовары",
+    ]
+    assert OrderImportLine.objects.filter(run_id=run.pk).count() == 2
+    assert Order.objects.count() == 0
+
+    monkeypatch.setattr(engine, "_stage", real_stage)
+    result = run_import(org.admin, run, workers=2)
+
+    assert batched_outcome(run) == BATCHED_OUTCOME
+    assert result["counts"]["clients_created"] == 3
+    assert run.status == ImportRun.Status.DONE
