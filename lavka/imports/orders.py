@@ -1497,9 +1497,12 @@ def _key_checks_resume(cursor: Any, paused: list[tuple[str, str]]) -> None:
     link = {Order._meta.db_table: "id", OrderLine._meta.db_table: "order_id"}
     for name, table, column, target, target_column in cursor.fetchall():
         if column == link[table]:
-            # The lines' order: by the join below, one of the orders written, each of
-            # which is checked (a superset, and a third of the rows to read).
-            keys = "SELECT order_id AS k FROM imp_final WHERE action IN ('new', 'changed')"
+            # The lines' order: by the join they were written with, an order of
+            # `imp_final`. A new one was written by this transaction into a table that
+            # nobody else may write to until it commits (the pause's lock), so it is
+            # there; a changed one was found before that lock was taken, so it is
+            # checked (and locked) like any other key.
+            keys = "SELECT order_id AS k FROM imp_final WHERE action = 'changed'"
         else:
             keys = (
                 f"SELECT DISTINCT t.{qn(column)} AS k FROM {qn(table)} t JOIN imp_final f "  # noqa: S608

@@ -694,3 +694,44 @@ def test_a_batch_failing_on_a_background_writer_leaves_the_earlier_ones_whole(
     assert batched_outcome(run) == BATCHED_OUTCOME
     assert result["counts"]["clients_created"] == 3
     assert run.status == ImportRun.Status.DONE
+
+
+@pytest.mark.parametrize("set_check_orders", [1, 10**9])
+def test_a_changed_order_deleted_while_the_orders_are_written_fails_whole(
+    transactional_db, org, tmp_path, monkeypatch, set_check_orders
+):
+    """An order the file changes, found in Lavka, then deleted by someone else before
+    the import locks the orders table: its new lines would point nowhere, so the
+    orders' transaction fails whole, however the keys are checked."""
+    import psycopg
+    from django.db import IntegrityError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("another session writing while the import's transaction is open")
+    run_import(org.admin, upload(org.admin, tmp_path, CSV))
+    changed = CSV.replace(
+        "РН-2;03.02.2025;ИП Петров;;A-1;Бумага А4;Бумага;1;300;300",
+        "РН-2;03.02.2025;ИП Петров;;A-1;Бумага А4;Бумага;4;300;1200",
+    )
+    run = upload(org.admin, tmp_path, changed, name="changed.csv")
+    monkeypatch.setattr(engine, "SET_CHECK_ORDERS", set_check_orders)
+    real_refuse = engine._refuse_others_orders
+    doomed = Order.objects.get(number="РН-2").pk
+
+    def deleted_meanwhile(cursor, run, actor):
+        # Another session removes the order (as purging the trash does) and commits.
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("DELETE FROM sales_orderline WHERE order_id = %s", [doomed])
+            other.execute("DELETE FROM sales_order WHERE id = %s", [doomed])
+        return real_refuse(cursor, run, actor)
+
+    monkeypatch.setattr(engine, "_refuse_others_orders", deleted_meanwhile)
+    with pytest.raises(IntegrityError):
+        import_run_in_process(actor=org.admin, run=run)
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert sorted(Order.objects.values_list("number", flat=True)) == ["РН-1", "РН-3"]
