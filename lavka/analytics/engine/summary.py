@@ -291,30 +291,41 @@ def _summarize_compact(
     per-client tables indexed by id (`bincount`, `minimum.at`): no permutation of the
     rows at all. The same figures as the general path."""
     size = int(client.max()) + 1
-    key = (client << day_bits).astype(np.uint32)
+    key = client.astype(np.uint32)
+    key <<= np.uint32(day_bits)
     key |= day.astype(np.uint32)
     key.sort()
     distinct = np.empty(key.size, dtype=bool)
     distinct[0] = True
     np.not_equal(key[1:], key[:-1], out=distinct[1:])
-    purchase_days = key[distinct] >> np.uint32(day_bits)
+    purchases = key[distinct]  # (client, day) of each purchase day, in order
     del key, distinct
-    frequency_all = np.bincount(purchase_days.astype(np.intp), minlength=size)
-    del purchase_days
+    buyer = (purchases >> np.uint32(day_bits)).astype(np.intp)
+    bought_on = (purchases & np.uint32((1 << day_bits) - 1)).astype(np.int64)
+    del purchases
+    # Each client's purchase days are a run: its first and last days end the run.
+    new_client = np.empty(buyer.size, dtype=bool)
+    new_client[0] = True
+    np.not_equal(buyer[1:], buyer[:-1], out=new_client[1:])
+    starts = np.flatnonzero(new_client)
+    del new_client
+    ends = np.append(starts[1:], buyer.size)
+    present = buyer[starts]
+    frequency = (ends - starts).astype(np.int64)
+    first_day = bought_on[starts]
+    last_day = bought_on[ends - 1]
+    del buyer, bought_on
+    first_all = np.zeros(size, dtype=np.int64)
+    first_all[present] = first_day
     transactions_all = np.bincount(client, minlength=size)
-    first_all = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_all, client, day)
-    last_all = np.full(size, -1, dtype=np.int64)
-    np.maximum.at(last_all, client, day)
     total_all = np.bincount(client, weights=amount, minlength=size)
-    later = day != first_all[client]  # rows after the client's first purchase day
-    repeat_all = np.bincount(client[later], weights=amount[later], minlength=size)
-    del later
+    # Rows after the client's first purchase day (the others add 0: no mask copies).
+    repeat = np.where(day != first_all[client], amount, 0.0)
+    repeat_all = np.bincount(client, weights=repeat, minlength=size)
+    del repeat
 
-    present = np.flatnonzero(transactions_all)
-    frequency = frequency_all[present].astype(np.int64)
-    first = first_all[present] + d_min
-    last = last_all[present] + d_min
+    first = first_day + d_min
+    last = last_day + d_min
     x = frequency - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(x > 0, repeat_all[present] / np.maximum(x, 1), np.nan)
