@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # (name, "module:function"), in the order they run; later reports may read what earlier
 # ones stored in `context.reports`.
 REPORTS: tuple[tuple[str, str], ...] = (
+    ("moves", "lavka.analytics.storage:moves_report"),
     ("kpi", "lavka.analytics.kpi:report"),
     ("cohorts", "lavka.analytics.cohorts:report"),
     ("touchpoints", "lavka.analytics.touchpoints:report"),

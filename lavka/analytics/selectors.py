@@ -142,11 +142,17 @@ class SegmentMoves:
 
 def segment_moves(*, viewer: Any, run: ComputeRun) -> SegmentMoves | None:
     """Movement between RFM segments since the previous run, stored with the run for
-    the whole base; None for a viewer who sees only part of it, or for a first run."""
+    the whole base (the "moves" report; in the run's parameters for runs before it was
+    one); None for a viewer who sees only part of it, for a first run, or until the
+    report is there."""
     moves = (run.parameters or {}).get("moves")
     if not moves or not can_read_analytics(viewer) or not sees_whole_base(viewer):
         return None
-    flows = [(SEGMENTS[a], SEGMENTS[b], n) for a, b, n in moves["flows"]]
+    report = (run.reports or {}).get("moves")
+    stored = report.get("flows") if isinstance(report, dict) else moves.get("flows")
+    if stored is None:
+        return None
+    flows = [(SEGMENTS[a], SEGMENTS[b], n) for a, b, n in stored]
     changes = sorted(
         (SegmentFlow(SEGMENT_LABELS[a], SEGMENT_LABELS[b], n) for a, b, n in flows if a != b),
         key=lambda f: -f.clients,

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,7 +25,6 @@ from lavka.analytics.storage import (
     ScoresWriting,
     client_scores_write_started,
     product_scores_write,
-    segment_flows,
 )
 from lavka.audit.services import Action, audit_record, outbox_publish
 from lavka.core.errors import NotPermitted, ValidationFailed
@@ -48,7 +47,6 @@ STEPS = (
     "scoring",
     "products",
     "write",
-    "moves",
 )
 # Then the reports (`reports.REPORTS`), after the scores are stored and current.
 # A run still "running" after this long is taken for dead (its worker was killed).
@@ -266,20 +264,12 @@ def analytics_recompute(
             with steps.step("write"):
                 writing.wait()
                 product_scores_write(run, products)
-            with steps.step("moves"):
-                if connection.vendor == "postgresql":
-                    # The new run's rows have no statistics yet: without them the planner
-                    # may join two runs of a million rows by a nested loop (minutes).
-                    with connection.cursor() as cursor:
-                        cursor.execute("ANALYZE analytics_clientscore")
-                previous = ComputeRun.objects.filter(is_current=True).first()
-                moves = None
-                if previous is not None:
-                    moves = {
-                        "from_run": previous.pk,
-                        "from_as_of": previous.as_of.isoformat(),
-                        "flows": segment_flows(previous_run_id=previous.pk, run_id=run.pk),
-                    }
+            # The run movement between segments is counted from; the flows themselves
+            # are the "moves" report's (after this commit).
+            previous = ComputeRun.objects.filter(is_current=True).first()
+            moves = None
+            if previous is not None:
+                moves = {"from_run": previous.pk, "from_as_of": previous.as_of.isoformat()}
             ComputeRun.objects.filter(is_current=True).update(is_current=False)
             run.status = ComputeRun.Status.SUCCEEDED
             run.is_current = True

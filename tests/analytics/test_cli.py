@@ -32,7 +32,6 @@ def test_recompute_json_prints_parameters_counts_and_step_times(history, org):
         "scoring",
         "products",
         "write",
-        "moves",
     ]
     assert ComputeRun.objects.get(is_current=True).pk == printed["run_id"]
 

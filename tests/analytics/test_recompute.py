@@ -137,7 +137,8 @@ def test_history_is_kept_across_runs_and_the_latest_is_current(history, threshol
     # FM 2, needs attention;
     # Gone lost. Then Twice moves to loyal and Newcomer arrives.
     assert second.parameters["moves"]["from_run"] == first.pk
-    moves = {(SEGMENTS[a], SEGMENTS[b]): n for a, b, n in second.parameters["moves"]["flows"]}
+    # Counted by the "moves" report once the new run is current.
+    moves = {(SEGMENTS[a], SEGMENTS[b]): n for a, b, n in second.reports["moves"]["flows"]}
     assert moves == {
         ("champions", "champions"): 2,
         ("needs_attention", "loyal"): 1,
@@ -167,7 +168,6 @@ def test_recompute_is_audited_and_announced(history, org):
         "scoring",
         "products",
         "write",
-        "moves",
     ]
 
 
@@ -232,10 +232,10 @@ def test_a_run_failing_after_its_scores_were_written_leaves_none(
 ):
     first = analytics_recompute(actor=org.analyst, as_of=AS_OF)
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("lost the connection")
 
-    monkeypatch.setattr("lavka.analytics.services.segment_flows", broken)
+    monkeypatch.setattr("lavka.analytics.services.product_scores_write", broken)
     with pytest.raises(RuntimeError):
         analytics_recompute(actor=org.analyst, as_of=AS_OF)
 
