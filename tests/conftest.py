@@ -1,8 +1,21 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone, translation
 
 from tests.factories import TeamFactory, UserFactory, role
+
+
+@pytest.fixture(autouse=True)
+def _language_and_time_zone_reset():
+    """Every test starts in the default language and time zone: a request by a user
+    who works in Russian activates Russian for the thread (UserPreferencesMiddleware),
+    and a later test in the same worker would otherwise read Russian messages."""
+    translation.deactivate()
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture
