@@ -330,26 +330,10 @@ def fit(
             # there; it then needs about half the evaluations over all the rows.
             step = xs.size // _PRESTART_SAMPLE
             sample = _prepare(xs[::step], txs[::step], Ts[::step], w[::step])
-            rough = optimize.minimize(
-                _negative_ll_and_gradient,
-                start,
-                args=(sample,),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
-                options={"maxiter": 1000, "ftol": 1e-10, "gtol": 1e-6},
-            )
+            rough = _minimize(sample, start, ftol=1e-10, gtol=1e-6)
             if np.isfinite(rough.fun) and np.isfinite(rough.x).all():
                 start = rough.x
-        result = optimize.minimize(
-            _negative_ll_and_gradient,
-            start,
-            args=(data,),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
-            options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10},
-        )
+        result = _minimize(data, start, ftol=1e-15, gtol=1e-10)
     r, alpha, a, b = (float(v) for v in np.exp(result.x))
     ll = -float(result.fun) * data.n
     converged = bool(np.isfinite(ll)) and _optimum_reached(result)
@@ -367,6 +351,21 @@ def fit(
         converged=converged,
         iterations=int(result.nit),
         unit=unit,
+    )
+
+
+def _minimize(
+    data: _Data, start: FloatArray, *, ftol: float, gtol: float
+) -> optimize.OptimizeResult:
+    """L-BFGS-B over the log-parameters, with the analytic gradient."""
+    return optimize.minimize(
+        _negative_ll_and_gradient,
+        start,
+        args=(data,),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
+        options={"maxiter": 1000, "ftol": ftol, "gtol": gtol},
     )
 
 
