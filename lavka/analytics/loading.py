@@ -114,20 +114,29 @@ def load(query: QuerySet[Any]) -> Columns:
 # --- PostgreSQL: COPY BINARY -------------------------------------------------------------
 
 
-def _row_dtype(with_currency: bool) -> np.dtype[Any]:
-    fields = [
-        ("fields", ">i2"),
-        ("key_len", ">i4"),
-        ("key", ">i8"),
-        ("day_len", ">i4"),
-        ("day", ">i4"),
-        ("amount_len", ">i4"),
-        ("amount", ">f8"),
-    ]
-    if with_currency:
-        fields += [("currency_len", ">i4"), ("c0", "u1"), ("c1", "u1"), ("c2", "u1")]
-    fields += [("id_len", ">i4"), ("id", ">i8")]
-    return np.dtype(fields)
+def _row_dtype(*, packed: bool) -> np.dtype[Any]:
+    """An order row of the binary COPY: client, day, amount, currency, order id. The
+    currency as its three letters (`orders_query`) or, `packed`, as one int4
+    (`_sales_in_pages`)."""
+    currency = (
+        [("currency_len", ">i4"), ("currency", ">i4")]
+        if packed
+        else [("currency_len", ">i4"), ("c0", "u1"), ("c1", "u1"), ("c2", "u1")]
+    )
+    return np.dtype(
+        [
+            ("fields", ">i2"),
+            ("key_len", ">i4"),
+            ("key", ">i8"),
+            ("day_len", ">i4"),
+            ("day", ">i4"),
+            ("amount_len", ">i4"),
+            ("amount", ">f8"),
+            *currency,
+            ("id_len", ">i4"),
+            ("id", ">i8"),
+        ]
+    )
 
 
 _HEADER = 19  # signature (11) + flags (4) + header extension length (4)
@@ -139,17 +148,16 @@ def copy_statement(query: QuerySet[Any] | tuple[str, Any]) -> tuple[str, Any]:
     return f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params  # no values pasted in
 
 
-def _load_copy_binary(query: QuerySet[Any], *, currency: int | None = None) -> Columns | None:
+def _load_copy_binary(query: QuerySet[Any]) -> Columns | None:
     """Through this session's connection (so inside its transaction). psycopg hands
     COPY data over one row at a time, about 1 us of Python per row; `_run_psql`
     streams it in megabytes. None when a row is not of the fixed shape (a NULL or a
     currency code that is not three ASCII letters)."""
-    dtype = _row_dtype(currency is None)
     statement, params = copy_statement(query)
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
-    parser = _Parser(dtype, currency)
+    parser = _Parser(_row_dtype(packed=False))
     with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
         for chunk in copy:
             if not parser.feed(chunk):
@@ -162,16 +170,9 @@ class _Parser:
     whole rows into a part (None when a row is not of the expected shape) and `join`
     the parts into the result."""
 
-    def __init__(
-        self,
-        dtype: np.dtype[Any],
-        currency: int | None = None,
-        *,
-        parse: Any = None,
-        join: Any = None,
-    ) -> None:
+    def __init__(self, dtype: np.dtype[Any], *, parse: Any = None, join: Any = None) -> None:
         self.dtype = dtype
-        self.parse = parse or (lambda data: _parse(data, dtype, currency))
+        self.parse = parse or (lambda data: _parse(data, dtype))
         self.join = join or _concat
         self.pending = bytearray()
         self.header_done = False
@@ -210,26 +211,29 @@ class _Parser:
         return self.join(self.parts)
 
 
-def _parse(data: bytes, dtype: np.dtype[Any], currency: int | None) -> Columns | None:
+def _parse(data: bytes, dtype: np.dtype[Any]) -> Columns | None:
+    """Order rows (`_row_dtype`) to columns; None when a row is not of that shape (a
+    NULL, or a currency code that is not three letters / could not be packed)."""
     rows = np.frombuffer(data, dtype=dtype)
-    with_currency = currency is None
+    packed = "c0" not in (dtype.names or ())
     if rows.size and not (
-        (rows["fields"] == (5 if with_currency else 4)).all()
+        (rows["fields"] == 5).all()
         and (rows["key_len"] == 8).all()
         and (rows["day_len"] == 4).all()
         and (rows["amount_len"] == 8).all()
-        and (not with_currency or (rows["currency_len"] == 3).all())
+        and (rows["currency_len"] == (4 if packed else 3)).all()
+        and (not packed or (rows["currency"] >= 0).all())
         and (rows["id_len"] == 8).all()
     ):
         return None
-    if with_currency:
+    if packed:
+        codes = rows["currency"].astype(np.int32)
+    else:
         codes = (
             (rows["c0"].astype(np.int32) << 16)
             | (rows["c1"].astype(np.int32) << 8)
             | rows["c2"].astype(np.int32)
         )
-    else:
-        codes = np.full(rows.size, currency, dtype=np.int32)
     return Columns(
         key=rows["key"].astype(np.int64),
         day=rows["day"].astype(np.int64) + EPOCH_2000,
@@ -340,12 +344,8 @@ def load_orders(as_of: dt.date, reporting: str, *, workers: int = 2) -> Columns:
     (`_sales_in_pages`); otherwise one COPY (or `fetchmany` elsewhere)."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         pages = _page_ranges(workers)
-        parts = _run_psql(
-            [
-                (_sales_in_pages(as_of, reporting, p), _Parser(_PACKED_DTYPE, parse=_parse_packed))
-                for p in pages
-            ]
-        )
+        packed = _row_dtype(packed=True)
+        parts = _run_psql([(_sales_in_pages(as_of, reporting, p), _Parser(packed)) for p in pages])
         if parts is not None:
             return replace(_concat(parts), method=f"psql x{len(pages)}")
     return load(orders_query(as_of))
@@ -353,22 +353,28 @@ def load_orders(as_of: dt.date, reporting: str, *, workers: int = 2) -> Columns:
 
 def load_lines_started(orders: Columns, *, workers: int = 1) -> Callable[[], Columns]:
     """Start reading the lines of `orders` (see `load_lines`) and return the function
-    that waits for them. On PostgreSQL with committed data and `psql` at hand, the
-    `psql` COPYs run and are parsed on background threads while the caller computes
-    (the clients' scores need only the orders); otherwise the lines are read when the
-    function is called, in this session."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return lambda: load_lines(orders)
-    pages = _page_ranges(workers, OrderLine._meta.db_table)
-    started = _psql_started([(_in_pages(lines_query(), p), _lines_parser()) for p in pages])
-    if started is None:
-        return lambda: load_lines(orders)
+    that waits for them. On PostgreSQL with committed data and `psql` at hand, by
+    `workers` `psql` COPYs over ranges of the table's pages, run and parsed on
+    background threads while the caller computes (the clients' scores need only the
+    orders); otherwise, or when a row is not of the expected shape, in this session
+    when the function is called."""
+    started = None
+    pages: list[tuple[int, int] | None] = []
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        pages = _page_ranges(workers, OrderLine._meta.db_table)
+        started = _psql_started([(_in_pages(lines_query(), p), _lines_parser()) for p in pages])
 
     def finish() -> Columns:
-        parts = started()
-        if parts is None:  # a row not of the expected shape: read it the slow way
-            return load_lines(orders)
-        return replace(_lines_of(_RawLines.join(parts), orders), method=f"psql x{len(pages)}")
+        parts = started() if started is not None else None
+        raw: _RawLines | None = None
+        method = "fetchmany"
+        if parts is not None:
+            raw, method = _RawLines.join(parts), f"psql x{len(pages)}"
+        elif connection.vendor == "postgresql":
+            raw, method = _lines_copy(lines_query()), "copy"
+        if raw is None:
+            raw, method = _lines_fetchmany(lines_query()), "fetchmany"
+        return replace(_lines_of(raw, orders), method=method)
 
     return finish
 
@@ -376,24 +382,9 @@ def load_lines_started(orders: Columns, *, workers: int = 1) -> Callable[[], Col
 def load_lines(orders: Columns, *, workers: int = 2) -> Columns:
     """The lines of `orders` (as read by `load_orders`, with their ids) that name a
     product: key = product id, the order's day and currency, the line's amount, and
-    `client` = the buying client. Lines are read without a join (see `lines_query`),
-    by `workers` parallel `psql` COPYs over ranges of the table's pages when the data
-    is committed and `psql` is at hand, and matched to their order here."""
-    raw: _RawLines | None = None
-    method = "fetchmany"
-    if connection.vendor == "postgresql":
-        if not connection.in_atomic_block:
-            pages = _page_ranges(workers, OrderLine._meta.db_table)
-            queries = [(_in_pages(lines_query(), p), _lines_parser()) for p in pages]
-            parts = _run_psql(queries)
-            if parts is not None:
-                raw, method = _RawLines.join(parts), f"psql x{len(queries)}"
-        if raw is None:
-            raw = _lines_copy(lines_query())
-            method = "copy"
-    if raw is None:
-        raw, method = _lines_fetchmany(lines_query()), "fetchmany"
-    return replace(_lines_of(raw, orders), method=method)
+    `client` = the buying client. Lines are read without a join (see `lines_query`)
+    and matched to their order here; how, see `load_lines_started`."""
+    return load_lines_started(orders, workers=workers)()
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,46 +527,6 @@ def _sales_in_pages(as_of: dt.date, reporting: str, pages: tuple[int, int] | Non
         .order_by()
     )
     return _in_pages(query, pages)
-
-
-_PACKED_DTYPE = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("key_len", ">i4"),
-        ("key", ">i8"),
-        ("day_len", ">i4"),
-        ("day", ">i4"),
-        ("amount_len", ">i4"),
-        ("amount", ">f8"),
-        ("currency_len", ">i4"),
-        ("currency", ">i4"),
-        ("id_len", ">i4"),
-        ("id", ">i8"),
-    ]
-)
-
-
-def _parse_packed(data: bytes) -> Columns | None:
-    """Binary COPY rows of `_sales_in_pages` to columns; None when a row is not of the
-    expected shape (a NULL, or a currency code that could not be packed)."""
-    rows = np.frombuffer(data, dtype=_PACKED_DTYPE)
-    if rows.size and not (
-        (rows["fields"] == 5).all()
-        and (rows["key_len"] == 8).all()
-        and (rows["day_len"] == 4).all()
-        and (rows["amount_len"] == 8).all()
-        and (rows["currency_len"] == 4).all()
-        and (rows["currency"] >= 0).all()
-        and (rows["id_len"] == 8).all()
-    ):
-        return None
-    return Columns(
-        key=rows["key"].astype(np.int64),
-        day=rows["day"].astype(np.int64) + EPOCH_2000,
-        amount=rows["amount"].astype(np.float64),
-        currency=rows["currency"].astype(np.int32),
-        row_id=rows["id"].astype(np.int64),
-    )
 
 
 def _in_pages(query: QuerySet[Any], pages: tuple[int, int] | None) -> QuerySet[Any]:
