@@ -1304,15 +1304,12 @@ def _stage_all(
                 batch = importer.prepare(read)
                 _stage(batch.staged)
                 ImportRowError.objects.bulk_create(problem_rows(run, batch.problems))
-                new_counts = {
-                    **counts,
-                    "staged": counts["staged"] + len(batch.staged),
-                    "rejected": counts["rejected"] + _rejected(batch.problems),
-                    "clients_created": counts["clients_created"]
-                    + importer.clients.created
-                    - created_before,
-                    "products_created": counts["products_created"] + importer.products.created,
-                }
+                new_counts = _counts_after(
+                    counts,
+                    batch,
+                    clients=importer.clients.created - created_before,
+                    products=importer.products.created,
+                )
                 ImportRun.objects.filter(pk=run.pk).update(
                     committed_row=batch.last_row, counts=new_counts
                 )
@@ -1322,6 +1319,19 @@ def _stage_all(
             statistics.rows_added(importer.clients.created - created_before)
             if progress is not None:
                 progress(batch.last_row, total)
+
+
+def _counts_after(
+    counts: dict[str, Any], batch: Batch, *, clients: int, products: int
+) -> dict[str, Any]:
+    """The run's counts once `batch` (which created `clients` and `products`) is in."""
+    return {
+        **counts,
+        "staged": counts["staged"] + len(batch.staged),
+        "rejected": counts["rejected"] + _rejected(batch.problems),
+        "clients_created": counts["clients_created"] + clients,
+        "products_created": counts["products_created"] + products,
+    }
 
 
 class _Staged(NamedTuple):
@@ -1385,13 +1395,9 @@ def _stage_pipelined(
             created_before = importer.clients.created
             batch = importer.prepare(read)
             created = importer.clients.created - created_before
-            counts = {
-                **counts,
-                "staged": counts["staged"] + len(batch.staged),
-                "rejected": counts["rejected"] + _rejected(batch.problems),
-                "clients_created": counts["clients_created"] + created,
-                "products_created": counts["products_created"] + importer.products.created,
-            }
+            counts = _counts_after(
+                counts, batch, clients=created, products=importer.products.created
+            )
             importer.products.created = 0
             writer.submit(_Staged(batch, importer.inserts.take(), counts))
             submitted.append((batch.last_row, counts, created))
