@@ -10,8 +10,8 @@ array with a fixed layout, written with a single `tobytes()`.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -182,26 +182,19 @@ def client_scores_write_started(run: ComputeRun, clients: ClientResults) -> Scor
     columns = client_columns(run, clients)
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return ScoresWriting(run, lambda: _columns_write(ClientScore, columns))
-    failure: list[BaseException] = []
 
     def write() -> None:
         try:
             with transaction.atomic():
                 _columns_write(ClientScore, columns)
-        except BaseException as exc:  # handed to the waiting caller
-            failure.append(exc)
         finally:
             connection.close()  # this thread's own connection
 
-    thread = threading.Thread(target=write, name="scores-write", daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        thread.join()
-        if failure:
-            raise failure[0]
-
-    return ScoresWriting(run, wait, in_background=True)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scores-write")
+    written = pool.submit(write)
+    pool.shutdown(wait=False)
+    # Waiting is taking the result: it raises what the write raised.
+    return ScoresWriting(run, written.result, in_background=True)
 
 
 @dataclass
